@@ -1,0 +1,14 @@
+"""``capatazctl``: the control client (supervisorctl's commands)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from capataz import exitcodes
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    del argv
+    print("capatazctl: the control client is not built yet", file=sys.stderr)
+    return exitcodes.NOT_BUILT

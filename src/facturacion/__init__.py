@@ -1,0 +1,1 @@
+"""facturacion: the billing system's electronic receipts, SUNAT client, e-mail, PDFs and reports."""
