@@ -1,0 +1,41 @@
+"""The few Linux process controls the standard library lacks, through libc's prctl.
+
+Loaded once at import so a freshly forked child never has to load a library
+between fork and exec.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+PR_GET_CHILD_SUBREAPER = 37
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+_prctl = _libc.prctl
+_prctl.restype = ctypes.c_int
+
+
+def _call(option: int, arg: int | ctypes.c_void_p) -> None:
+    if _prctl(option, arg, 0, 0, 0) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+def set_parent_death_signal(signum: int) -> None:
+    """Ask the kernel to send ``signum`` to this process when its parent dies."""
+    _call(PR_SET_PDEATHSIG, signum)
+
+
+def set_child_subreaper(enabled: bool = True) -> None:
+    """Adopt orphaned descendants, so they are reaped here and not by init."""
+    _call(PR_SET_CHILD_SUBREAPER, int(enabled))
+
+
+def is_child_subreaper() -> bool:
+    value = ctypes.c_int(0)
+    _call(PR_GET_CHILD_SUBREAPER, ctypes.cast(ctypes.pointer(value), ctypes.c_void_p))
+    return bool(value.value)

@@ -1,0 +1,118 @@
+"""Child output: read each pipe as it becomes readable, keep whole lines, keep a tail.
+
+One ``OutputChannel`` per process and channel (stdout, stderr) lives as long as
+the process object, across restarts, so its tail buffer shows the last output
+even after the child died. ``PipeReader`` is the event-loop side: one
+``add_reader`` per pipe, 128 KiB per read like Supervisor, never a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+from collections.abc import Callable
+
+from capataz.supervisor.logfiles import LogFile
+
+READ_SIZE = 128 * 1024
+TAIL_BYTES = 64 * 1024
+#: A "line" longer than this is written out with a newline added, so one child
+#: that never prints a newline cannot hold memory or the shared file hostage.
+MAX_PARTIAL_LINE = 64 * 1024
+
+_ANSI = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+
+
+class OutputChannel:
+    """One stream of one process: whole lines to its log file, the latest bytes kept."""
+
+    def __init__(
+        self,
+        logfile: LogFile | None,
+        *,
+        strip_ansi: bool = False,
+        echo: Callable[[bytes], None] | None = None,
+        tail_bytes: int = TAIL_BYTES,
+    ) -> None:
+        self.logfile = logfile
+        self._strip_ansi = strip_ansi
+        self._echo = echo
+        self._tail_bytes = tail_bytes
+        self._partial = bytearray()
+        self.tail = bytearray()
+        #: Bytes received since the tail was last cleared: the offset of the tail's end.
+        self.received = 0
+
+    def feed(self, data: bytes) -> None:
+        if self._strip_ansi:
+            data = _ANSI.sub(b"", data)
+        self.received += len(data)
+        self.tail += data
+        if len(self.tail) > self._tail_bytes:
+            del self.tail[: len(self.tail) - self._tail_bytes]
+        self._partial += data
+        cut = self._partial.rfind(b"\n")
+        if cut >= 0:
+            self._write(bytes(self._partial[: cut + 1]))
+            del self._partial[: cut + 1]
+        if len(self._partial) > MAX_PARTIAL_LINE:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write a pending partial line, ended with a newline (the child is gone)."""
+        if self._partial:
+            self._write(bytes(self._partial) + b"\n")
+            self._partial.clear()
+
+    def clear(self) -> None:
+        self.tail.clear()
+        self.received = 0
+
+    def _write(self, lines: bytes) -> None:
+        if self.logfile is not None:
+            self.logfile.write(lines)
+        if self._echo is not None:
+            self._echo(lines)
+
+
+class PipeReader:
+    """Feeds a non-blocking pipe into a channel until EOF, then closes it."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        fd: int,
+        channel: OutputChannel,
+        on_eof: Callable[[PipeReader], None] | None = None,
+    ) -> None:
+        self._loop = loop
+        self.fd = fd
+        self._channel = channel
+        self._on_eof = on_eof
+        self.closed = False
+        loop.add_reader(fd, self._readable)
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self.fd, READ_SIZE)
+        except (BlockingIOError, InterruptedError):  # pragma: no cover - spurious wakeup
+            return
+        except OSError:
+            data = b""
+        if data:
+            self._channel.feed(data)
+        else:
+            self.close()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self._loop.remove_reader(self.fd)
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+        self._channel.flush()
+        if self._on_eof is not None:
+            self._on_eof(self)

@@ -1,0 +1,607 @@
+"""The ``Supervisor``: every group and process, and the operations clients ask for.
+
+This is the one interface the control layer (XML-RPC, JSON, web) uses; see the
+package docstring for the list. It owns no event loop: ``run()`` is a coroutine,
+and the daemon (``capataz.supervisor.daemon``) adds signals, pidfile and
+daemonizing around it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import tempfile
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from capataz.config.model import AUTO, ChannelLog, Config, GroupConfig, ProcessConfig
+from capataz.supervisor import logread
+from capataz.supervisor.clock import Clock, LoopClock
+from capataz.supervisor.errors import (
+    AbnormalTerminationError,
+    AlreadyAddedError,
+    AlreadyStartedError,
+    BadNameError,
+    CantRereadError,
+    FailedError,
+    NotRunningError,
+    ShutdownStateError,
+    SpawnError,
+    StillRunningError,
+    SupervisorError,
+)
+from capataz.supervisor.events import (
+    Event,
+    GroupChange,
+    Listener,
+    ProcessInfo,
+    ProcessStateChange,
+    SupervisorStateChange,
+)
+from capataz.supervisor.logfiles import LogFile, LogFiles
+from capataz.supervisor.output import OutputChannel, PipeReader
+from capataz.supervisor.process import Process
+from capataz.supervisor.reaper import Reaper
+from capataz.supervisor.spawn import (
+    ForkExecSpawner,
+    SpawnedChild,
+    Spawner,
+    SpawnRequest,
+    build_environment,
+    lookup_user,
+    resolve_command,
+)
+from capataz.supervisor.states import RUNNING_STATES, ProcessState, SupervisorState
+
+log = logging.getLogger("capataz.supervisor")
+S = ProcessState
+CHANNELS = ("stdout", "stderr")
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessResult:
+    """One process's outcome in a group or "all" operation (``error`` None = success)."""
+
+    name: str
+    group: str
+    error: SupervisorError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigDiff:
+    """Group names, as Supervisor's ``reloadConfig`` reports them."""
+
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+
+def diff_groups(active: Iterable[GroupConfig], new: Config) -> ConfigDiff:
+    old = {g.name: g for g in active}
+    fresh = {g.name: g for g in new.groups}
+    return ConfigDiff(
+        added=tuple(sorted(fresh.keys() - old.keys())),
+        changed=tuple(sorted(n for n in fresh.keys() & old.keys() if fresh[n] != old[n])),
+        removed=tuple(sorted(old.keys() - fresh.keys())),
+    )
+
+
+class _Output:
+    """A process's two channels, their log files and the pipes being read."""
+
+    def __init__(self, stdout: OutputChannel, stderr: OutputChannel) -> None:
+        self.channels = {"stdout": stdout, "stderr": stderr}
+        self.readers: list[PipeReader] = []
+
+
+class Group:
+    def __init__(self, config: GroupConfig, processes: dict[str, Process]) -> None:
+        self.config = config
+        self.processes = processes
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    def ordered(self) -> list[Process]:
+        return sorted(self.processes.values(), key=lambda p: (p.config.priority, p.name))
+
+
+class Supervisor:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Clock | None = None,
+        spawner: Spawner | None = None,
+        loader: Callable[[str], Config] | None = None,
+        environ: Mapping[str, str] | None = None,
+        reap: bool = True,
+    ) -> None:
+        self.config = config
+        self.clock: Clock = clock or LoopClock()
+        self._spawner = spawner or ForkExecSpawner()
+        self._loader = loader
+        self._environ = environ
+        self.state = SupervisorState.RUNNING
+        self._listeners: list[Listener] = []
+        self.logfiles = LogFiles(on_error=self._log_error)
+        self.groups: dict[str, Group] = {}
+        self._outputs: dict[Process, _Output] = {}
+        self._by_pid: dict[int, Process] = {}
+        self._reaper = Reaper(self.child_exited) if reap else None
+        self._request: asyncio.Event | None = None
+        self._restart_requested = False
+        self._running = False
+        for group_config in config.groups:
+            self._add_group(group_config)
+
+    # ------------------------------------------------------------ events
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(event)`` on every change; returns the unsubscribe function."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def _emit(self, event: Event) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                log.exception("event listener %r failed on %r", listener, event)
+
+    def _set_state(self, state: SupervisorState) -> None:
+        if state is not self.state:
+            old, self.state = self.state, state
+            self._emit(SupervisorStateChange(old, state))
+
+    def _may_autospawn(self) -> bool:
+        return self.state is SupervisorState.RUNNING
+
+    # ------------------------------------------------------------ lookup
+    def processes(self) -> list[Process]:
+        """Every process, groups by (priority, name), then processes by (priority, name)."""
+        return [p for g in self._ordered_groups() for p in g.ordered()]
+
+    def _ordered_groups(self) -> list[Group]:
+        return sorted(self.groups.values(), key=lambda g: (g.config.priority, g.name))
+
+    def group(self, name: str) -> Group:
+        try:
+            return self.groups[name]
+        except KeyError:
+            raise BadNameError(f"no such group: {name}") from None
+
+    def process(self, namespec: str) -> Process:
+        """``group:name``, or ``name`` for a process alone in its own group."""
+        group_name, _, name = namespec.partition(":")
+        group = self.groups.get(group_name)
+        process = group.processes.get(name or group_name) if group else None
+        if process is None:
+            raise BadNameError(f"no such process: {namespec}")
+        return process
+
+    def select(self, namespec: str) -> list[Process]:
+        """``group:*`` or a bare group name selects the group; otherwise one process."""
+        group_name, _, name = namespec.partition(":")
+        if name == "*" or (not name and group_name in self.groups and
+                           group_name not in self.groups[group_name].processes):
+            return self.group(group_name).ordered()
+        return [self.process(namespec)]
+
+    def process_info(self, namespec: str) -> ProcessInfo:
+        return self.process(namespec).info()
+
+    def all_process_info(self) -> list[ProcessInfo]:
+        return [p.info() for p in self.processes()]
+
+    # ------------------------------------------------------------ building
+    def _add_group(self, config: GroupConfig) -> Group:
+        processes = {pc.name: self._make_process(pc) for pc in config.processes}
+        group = Group(config, processes)
+        self.groups[config.name] = group
+        return group
+
+    def _make_process(self, config: ProcessConfig) -> Process:
+        stdout_path = self._log_path(config, "stdout", config.stdout)
+        stderr_path = None if config.redirect_stderr else self._log_path(
+            config, "stderr", config.stderr)
+        process = Process(
+            config,
+            clock=self.clock,
+            spawner=self._spawner,
+            prepare=self._prepare,
+            on_change=self._process_changed,
+            may_autospawn=self._may_autospawn,
+            on_spawned=self._spawned,
+            logfiles=(stdout_path, stderr_path),
+        )
+        self._outputs[process] = _Output(
+            self._channel(process, "stdout", stdout_path, config.stdout),
+            self._channel(process, "stderr", stderr_path, config.stderr),
+        )
+        return process
+
+    def _log_path(self, config: ProcessConfig, channel: str, log_config: ChannelLog) -> str | None:
+        if log_config.logfile is not AUTO:
+            return log_config.logfile
+        settings = self.config.supervisord
+        try:
+            fd, path = tempfile.mkstemp(
+                prefix=f"{config.name}-{channel}---{settings.identifier}-",
+                suffix=".log",
+                dir=settings.childlogdir,
+            )
+        except OSError as exc:
+            self._log_error(settings.childlogdir, exc)
+            return None
+        os.close(fd)
+        return path
+
+    def _channel(
+        self, process: Process, channel: str, path: str | None, log_config: ChannelLog
+    ) -> OutputChannel:
+        logfile: LogFile | None = None
+        if path is not None:
+            logfile = self.logfiles.acquire(path, log_config.maxbytes, log_config.backups)
+
+        def echo(lines: bytes) -> None:
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("%r %s output:\n%s", process.name, channel,
+                          lines.decode("utf-8", "replace"))
+
+        return OutputChannel(logfile, strip_ansi=self.config.supervisord.strip_ansi, echo=echo)
+
+    def _log_error(self, path: str, exc: OSError) -> None:
+        log.error("cannot write log %s: %s; output is dropped until it can be written again",
+                  path, exc.strerror or exc)
+
+    def _server_url(self, config: ProcessConfig) -> str | None:
+        if config.serverurl is not AUTO:
+            return config.serverurl
+        if self.config.unix_http_server is not None:
+            return f"unix://{self.config.unix_http_server.file}"
+        if self.config.inet_http_servers:
+            server = self.config.inet_http_servers[0]
+            return f"http://{server.host or 'localhost'}:{server.port}"
+        return None
+
+    def _prepare(self, config: ProcessConfig) -> SpawnRequest:
+        base = dict(os.environ if self._environ is None else self._environ)
+        daemon_env = self.config.supervisord.environment
+        path = dict(config.environment).get("PATH") or dict(daemon_env).get("PATH") or base.get(
+            "PATH")
+        executable, argv = resolve_command(config.command, path)
+        user = lookup_user(config.user) if config.user else None
+        env = build_environment(
+            base, daemon_env, config.environment,
+            process_name=config.name, group_name=config.group_name,
+            server_url=self._server_url(config), user=user,
+        )
+        return SpawnRequest(
+            executable, argv, env, directory=config.directory, umask=config.umask, user=user,
+            redirect_stderr=config.redirect_stderr,
+        )
+
+    # ------------------------------------------------------------ children
+    def _spawned(self, process: Process, child: SpawnedChild) -> None:
+        self._by_pid[child.pid] = process
+        output = self._outputs[process]
+        loop = asyncio.get_running_loop()
+        for name, fd in (("stdout", child.stdout), ("stderr", child.stderr)):
+            if fd is not None:
+                output.readers.append(PipeReader(loop, fd, output.channels[name],
+                                                 on_eof=output.readers.remove))
+
+    def child_exited(self, pid: int, waitstatus: int) -> bool:
+        """Route a reaped child's status to its process; False if it is not ours."""
+        process = self._by_pid.pop(pid, None)
+        if process is None:
+            return False
+        process.child_exited(waitstatus)
+        return True
+
+    def _process_changed(self, change: ProcessStateChange) -> None:
+        self._emit(change)
+
+    # ------------------------------------------------------------ start / stop
+    def _check_running(self) -> None:
+        if self.state is not SupervisorState.RUNNING:
+            raise ShutdownStateError(f"capatazd is {self.state.name.lower()}; try again later")
+
+    async def start_process(self, namespec: str, wait: bool = True) -> None:
+        """Spawn it; with ``wait``, return once RUNNING (after startsecs) or raise."""
+        self._check_running()
+        process = self.process(namespec)
+        resolve_command(process.config.command, self._prepare_path(process.config))
+        if process.state in RUNNING_STATES:
+            raise AlreadyStartedError(namespec)
+        if process.state is S.UNKNOWN:
+            raise FailedError(f"{namespec} is in an unknown process state")
+        process.spawn()
+        if process.spawnerr:
+            raise SpawnError(f"{namespec}: {process.spawnerr}")
+        while wait and process.state is not S.RUNNING:
+            if process.spawnerr:
+                raise SpawnError(f"{namespec}: {process.spawnerr}")
+            if process.state is not S.STARTING:
+                raise AbnormalTerminationError(namespec)
+            await process.changed()
+
+    def _prepare_path(self, config: ProcessConfig) -> str | None:
+        base = os.environ if self._environ is None else self._environ
+        return (dict(config.environment).get("PATH")
+                or dict(self.config.supervisord.environment).get("PATH") or base.get("PATH"))
+
+    async def stop_process(self, namespec: str, wait: bool = True) -> None:
+        """Send stopsignal (SIGKILL after stopwaitsecs); with ``wait``, until stopped."""
+        self._check_running()
+        process = self.process(namespec)
+        await self._stop(process, wait)
+
+    async def _stop(self, process: Process, wait: bool) -> None:
+        if process.state not in RUNNING_STATES:
+            raise NotRunningError(process.name)
+        problem = process.stop()
+        if problem is not None:
+            raise FailedError(problem)
+        while wait and not process.stopped:
+            await process.changed()
+
+    async def start_group(self, name: str, wait: bool = True) -> list[ProcessResult]:
+        self._check_running()
+        return await self._start_many(self.group(name).ordered(), wait)
+
+    async def stop_group(self, name: str, wait: bool = True) -> list[ProcessResult]:
+        self._check_running()
+        return await self._stop_many(self.group(name).ordered()[::-1], wait)
+
+    async def start_all(self, wait: bool = True) -> list[ProcessResult]:
+        """Start every stopped process in priority order (``startAllProcesses``)."""
+        self._check_running()
+        todo = [p for p in self.processes() if p.state not in RUNNING_STATES]
+        return await self._start_many(todo, wait)
+
+    async def stop_all(self, wait: bool = True) -> list[ProcessResult]:
+        """Stop every running process, highest priority first (``stopAllProcesses``)."""
+        self._check_running()
+        todo = [p for p in self.processes()[::-1] if p.state in RUNNING_STATES]
+        return await self._stop_many(todo, wait)
+
+    async def _start_many(self, processes: list[Process], wait: bool) -> list[ProcessResult]:
+        # Spawned in order at once, then awaited together: a process does not wait
+        # for the previous one to be RUNNING, as in Supervisor's own startup.
+        runs = [self._result(p, self.start_process(_namespec(p), wait)) for p in processes]
+        return list(await asyncio.gather(*runs))
+
+    async def _stop_many(self, processes: list[Process], wait: bool) -> list[ProcessResult]:
+        runs = [self._result(p, self._stop(p, wait)) for p in processes]
+        return list(await asyncio.gather(*runs))
+
+    @staticmethod
+    async def _result(process: Process, work: Awaitable[None]) -> ProcessResult:
+        try:
+            await work
+        except SupervisorError as exc:
+            return ProcessResult(process.name, process.group, exc)
+        return ProcessResult(process.name, process.group)
+
+    def signal_process(self, namespec: str, signum: int) -> None:
+        """Send any signal to one running process (``signalProcess``)."""
+        self._check_running()
+        process = self.process(namespec)
+        if process.state not in (S.RUNNING, S.STARTING, S.STOPPING):
+            raise NotRunningError(namespec)
+        problem = process.signal(signum)
+        if problem is not None:
+            raise FailedError(problem)
+
+    def send_stdin(self, namespec: str, data: bytes) -> None:
+        self._check_running()
+        process = self.process(namespec)
+        if process.state not in (S.RUNNING, S.STARTING) or process.killing:
+            raise NotRunningError(namespec)
+        try:
+            process.write_stdin(data)
+        except OSError as exc:
+            raise NotRunningError(f"{namespec}: stdin is closed ({exc.strerror})") from None
+
+    # ------------------------------------------------------------ logs
+    def output_tail(self, namespec: str, channel: str = "stdout") -> bytes:
+        """The latest output kept in memory (also for ``NONE`` log files)."""
+        return bytes(self._outputs[self.process(namespec)].channels[channel].tail)
+
+    def _logfile(self, namespec: str, channel: str) -> str | None:
+        process = self.process(namespec)
+        return process.stdout_logfile if channel == "stdout" else process.stderr_logfile
+
+    def read_process_log(self, namespec: str, channel: str, offset: int, length: int) -> bytes:
+        return logread.read_file(self._logfile(namespec, channel), offset, length)
+
+    def tail_process_log(
+        self, namespec: str, channel: str, offset: int, length: int
+    ) -> tuple[bytes, int, bool]:
+        return logread.tail_file(self._logfile(namespec, channel), offset, length)
+
+    def clear_process_logs(self, namespec: str) -> None:
+        process = self.process(namespec)
+        for channel in self._outputs[process].channels.values():
+            channel.clear()
+        for path in (process.stdout_logfile, process.stderr_logfile):
+            if path is not None:
+                logread.clear_file(path)
+
+    def clear_all_process_logs(self) -> list[ProcessResult]:
+        results = []
+        for process in self.processes():
+            try:
+                self.clear_process_logs(_namespec(process))
+            except SupervisorError as exc:
+                results.append(ProcessResult(process.name, process.group, exc))
+            else:
+                results.append(ProcessResult(process.name, process.group))
+        return results
+
+    @property
+    def main_logfile(self) -> str | None:
+        return self.config.supervisord.logfile
+
+    def read_main_log(self, offset: int, length: int) -> bytes:
+        return logread.read_file(self.main_logfile, offset, length)
+
+    def clear_main_log(self) -> None:
+        logread.clear_file(self.main_logfile)
+        root = logging.getLogger("capataz.supervisor")
+        for handler in root.handlers:
+            reopen = getattr(handler, "reopen", None)
+            if callable(reopen):
+                reopen()
+
+    def reopen_logs(self) -> None:
+        """SIGUSR2: reopen every child log file (after an outside logrotate)."""
+        log.info("received SIGUSR2 indicating log reopen request")
+        self.logfiles.reopen_all()
+
+    # ------------------------------------------------------------ configuration
+    def reload_config(self) -> ConfigDiff:
+        """Read the configuration file again and compare its groups with the active ones.
+
+        Nothing starts or stops: as ``reloadConfig``, the new file only becomes
+        what ``add_group`` draws from. ``update`` is ``remove_group`` for removed
+        and changed groups (after stopping them) and ``add_group`` for added and
+        changed ones.
+        """
+        self._check_running()
+        new = self._load()
+        diff = diff_groups((g.config for g in self.groups.values()), new)
+        self.config = new
+        return diff
+
+    def _load(self) -> Config:
+        if self._loader is None:
+            raise CantRereadError("this supervisor was built without a configuration file")
+        try:
+            return self._loader(self.config.path)
+        except Exception as exc:  # the reader's own errors, and OSError
+            raise CantRereadError(str(exc)) from exc
+
+    def add_group(self, name: str) -> None:
+        """Create a group from the last configuration read and autostart it."""
+        self._check_running()
+        if name in self.groups:
+            raise AlreadyAddedError(name)
+        config = self.config.group(name)
+        if config is None:
+            raise BadNameError(f"no group {name!r} in the configuration")
+        group = self._add_group(config)
+        self._emit(GroupChange(name, added=True))
+        for process in group.ordered():
+            process.autostart()
+
+    def remove_group(self, name: str) -> None:
+        """Forget a group whose processes are all stopped."""
+        self._check_running()
+        group = self.group(name)
+        if any(not p.stopped for p in group.processes.values()):
+            raise StillRunningError(name)
+        self._drop_group(group)
+        self._emit(GroupChange(name, added=False))
+
+    def _drop_group(self, group: Group) -> None:
+        for process in group.processes.values():
+            process.close()
+            output = self._outputs.pop(process)
+            for reader in list(output.readers):
+                reader.close()
+            for channel in output.channels.values():
+                if channel.logfile is not None:
+                    self.logfiles.release(channel.logfile)
+        del self.groups[group.name]
+
+    # ------------------------------------------------------------ daemon lifecycle
+    def shutdown(self) -> None:
+        """Stop everything (reverse priority, honouring stopwaitsecs), then ``run`` returns."""
+        if self.state is SupervisorState.SHUTDOWN:
+            return
+        self._restart_requested = False
+        self._set_state(SupervisorState.SHUTDOWN)
+        self._wake()
+
+    def restart(self) -> None:
+        """Stop everything, read the configuration again and start as at first (SIGHUP)."""
+        if self.state is not SupervisorState.RUNNING:
+            log.info("ignoring restart request: already %s", self.state.name.lower())
+            return
+        self._restart_requested = True
+        self._set_state(SupervisorState.RESTARTING)
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._request is not None:
+            self._request.set()
+
+    async def run(self) -> None:
+        """Start the autostart processes and supervise until ``shutdown()``."""
+        loop = asyncio.get_running_loop()
+        self._request = asyncio.Event()
+        if self._reaper is not None:
+            self._reaper.install(loop)
+        try:
+            while True:
+                self._set_state(SupervisorState.RUNNING)
+                for process in self.processes():
+                    process.autostart()
+                await self._request.wait()
+                self._request.clear()
+                await self.stop_everything()
+                if not self._restart_requested:
+                    break
+                self._reload_for_restart()
+        finally:
+            if self._reaper is not None:
+                self._reaper.uninstall()
+            self._request = None
+
+    def _reload_for_restart(self) -> None:
+        self._restart_requested = False
+        new = self.config
+        if self._loader is not None:
+            try:
+                new = self._load()
+            except CantRereadError as exc:
+                log.error("restart: %s; keeping the previous configuration", exc)  # noqa: TRY400 - the reader's message is the whole story
+        for group in list(self.groups.values()):
+            self._drop_group(group)
+        self.config = new
+        for group_config in new.groups:
+            self._add_group(group_config)
+
+    async def stop_everything(self) -> None:
+        """Stop group after group, highest priority first, each waiting for the previous.
+
+        A process in BACKOFF gives up (FATAL) instead of retrying, as in Supervisor.
+        """
+        for group in self._ordered_groups()[::-1]:
+            for process in group.ordered()[::-1]:
+                if process.state in (S.RUNNING, S.STARTING):
+                    process.stop()
+                elif process.state is S.BACKOFF:
+                    process.give_up()
+            waiting = [p for p in group.processes.values() if not p.stopped]
+            while waiting:
+                log.info("waiting for %s to die", ", ".join(p.name for p in waiting))
+                await asyncio.wait(
+                    [asyncio.ensure_future(p.changed()) for p in waiting], timeout=3,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                waiting = [p for p in waiting if not p.stopped]
+
+    def close(self) -> None:
+        """Release every log file (the daemon is exiting)."""
+        for group in list(self.groups.values()):
+            self._drop_group(group)
+        self.logfiles.close_all()
+
+
+def _namespec(process: Process) -> str:
+    return f"{process.group}:{process.name}"
