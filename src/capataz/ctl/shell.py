@@ -259,9 +259,6 @@ class ControllerBase(cmd.Cmd):
         self.output("")
         return True
 
-    def help_EOF(self) -> None:  # noqa: N802 - cmd.Cmd's name for end of input
-        self.output("To quit, type ^D or use the quit command")
-
     def do_quit(self, arg: str) -> bool:
         return self.do_EOF(arg)
 
