@@ -1,0 +1,102 @@
+"""``python -m bench``: install the peers, run the selected scenarios, write the results."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import resource
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench import machine, peers_env, report, runner, targets
+from bench.registry import all_scenarios
+from bench.scenario import Scenario, Settings, select, split_patterns
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+USAGE_ERROR = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Measure capataz against supervisord and the Python job queues, "
+        "in alternating runs, and write a Markdown results file under bench/results/.",
+    )
+    parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    parser.add_argument("--scenarios", action="append", default=[], metavar="GLOB",
+                        help="run only scenarios matching these globs (comma-separated, "
+                        "repeatable), e.g. 'sup.start.*,queue.*.redis'")
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer processes, jobs and megabytes: a pass takes minutes")
+    parser.add_argument("--runs", type=int, default=3,
+                        help="alternating runs per side (default 3)")
+    parser.add_argument("--output", type=Path, help="results file (default bench/results/...)")
+    parser.add_argument("--no-install", action="store_true",
+                        help="use bench/.venv as it is, without checking the pinned peers")
+    return parser
+
+
+def _raise_fd_limit() -> None:
+    """1,000 children need a few thousand descriptors in the daemon; both daemons inherit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
+def _list(scenarios: Sequence[Scenario], settings: Settings) -> None:
+    for scenario in scenarios:
+        sides = ", ".join(side.label for side in scenario.sides)
+        print(f"{scenario.name:24} {scenario.title(settings)}  [{sides}]")
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings.quick_mode() if args.quick else Settings.full()
+    try:
+        chosen = select(all_scenarios(), split_patterns(args.scenarios))
+    except ValueError as exc:
+        print(f"python -m bench: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    if args.runs < 1:
+        print("python -m bench: --runs must be at least 1", file=sys.stderr)
+        return USAGE_ERROR
+    if args.list:
+        _list(chosen, settings)
+        return 0
+    if not args.no_install:
+        try:
+            peers_env.ensure(_log)
+        except peers_env.PeerEnvError as exc:
+            print(f"python -m bench: {exc}", file=sys.stderr)
+            return 1
+    _raise_fd_limit()
+    now = dt.datetime.now(dt.UTC)
+    facts = machine.facts()
+    started = time.perf_counter()
+    results = runner.run_all(chosen, settings, args.runs, _log)
+    verdicts = targets.evaluate_all(results)
+    info = report.RunInfo(
+        date=now.strftime("%Y-%m-%d %H:%M UTC"),
+        command="python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:]),
+        mode="quick" if args.quick else "full",
+        runs=args.runs,
+        seconds=time.perf_counter() - started,
+        machine=facts,
+        versions=peers_env.versions(),
+    )
+    text = report.render(info, results, verdicts)
+    output = args.output or RESULTS_DIR / (
+        now.strftime("%Y-%m-%d-%H%M") + ("-quick" if args.quick else "") + ".md")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text)
+    print(report.targets_table(verdicts))
+    print(f"\nresults written to {output}")
+    return 0

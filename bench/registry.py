@@ -1,0 +1,11 @@
+"""Every scenario the harness knows, in the order they run and are reported."""
+
+from __future__ import annotations
+
+from bench.scenario import Scenario
+
+
+def all_scenarios() -> list[Scenario]:
+    from bench.supervisor_side.scenarios import scenarios as supervisor_scenarios
+
+    return [*supervisor_scenarios()]

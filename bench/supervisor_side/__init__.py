@@ -1,0 +1,1 @@
+"""Supervisor scenarios: capatazd and supervisord, same config, driven over XML-RPC."""
