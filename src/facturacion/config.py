@@ -1,0 +1,106 @@
+"""Where and as whom to talk to SUNAT: environment, endpoints, SOL credentials, timeouts."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Final
+
+from facturacion.errors import ConfigurationError
+
+
+class Environment(StrEnum):
+    BETA = "beta"
+    PRODUCTION = "production"
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    bill: str
+    consult: str | None  # billConsultService (getStatusCdr); SUNAT has no beta for it
+
+
+ENDPOINTS: Final = {
+    Environment.BETA: Endpoints(
+        bill="https://e-beta.sunat.gob.pe/ol-ti-itcpfegem-beta/billService",
+        consult=None,
+    ),
+    Environment.PRODUCTION: Endpoints(
+        bill="https://e-factura.sunat.gob.pe/ol-ti-itcpfegem/billService",
+        consult="https://e-factura.sunat.gob.pe/ol-it-wsconscpegem/billConsultService",
+    ),
+}
+
+# SUNAT beta's public test credentials.
+BETA_USER: Final = "MODDATOS"
+BETA_PASSWORD: Final = "moddatos"  # noqa: S105 - SUNAT's published beta password
+
+
+@dataclass(frozen=True)
+class SunatConfig:
+    """Everything the client needs; ``bill_url``/``consult_url`` override the environment's."""
+
+    ruc: str
+    sol_user: str
+    sol_password: str = field(repr=False)
+    environment: Environment = Environment.BETA
+    bill_url: str | None = None
+    consult_url: str | None = None
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+
+    def __post_init__(self) -> None:
+        if not (len(self.ruc) == 11 and self.ruc.isdigit()):
+            raise ConfigurationError(f"ruc must be the issuer's 11-digit RUC, got {self.ruc!r}")
+        if not self.sol_user or not self.sol_password:
+            raise ConfigurationError("set the SOL secondary user and its password")
+        if self.connect_timeout <= 0 or self.read_timeout <= 0:
+            raise ConfigurationError("connect_timeout and read_timeout must be positive seconds")
+
+    @property
+    def username(self) -> str:
+        """WS-Security username: RUC followed by the SOL user."""
+        return f"{self.ruc}{self.sol_user}"
+
+    @property
+    def bill_endpoint(self) -> str:
+        return self.bill_url or ENDPOINTS[self.environment].bill
+
+    @property
+    def consult_endpoint(self) -> str | None:
+        return self.consult_url or ENDPOINTS[self.environment].consult
+
+    @classmethod
+    def beta(cls, ruc: str = "20000000001", **overrides: object) -> SunatConfig:
+        return cls(ruc, BETA_USER, BETA_PASSWORD, Environment.BETA, **overrides)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> SunatConfig:
+        """Read ``FACTURACION_SUNAT_*`` variables (RUC, USER, PASSWORD, ENV, URLs, timeouts)."""
+        env = os.environ if environ is None else environ
+        prefix = "FACTURACION_SUNAT_"
+        missing = [name for name in ("RUC", "USER", "PASSWORD") if not env.get(prefix + name)]
+        if missing:
+            raise ConfigurationError(
+                "set " + ", ".join(prefix + name for name in missing) + " to talk to SUNAT"
+            )
+        try:
+            environment = Environment(env.get(prefix + "ENV", "beta"))
+            connect = float(env.get(prefix + "CONNECT_TIMEOUT", "10"))
+            read = float(env.get(prefix + "READ_TIMEOUT", "60"))
+        except ValueError as error:
+            raise ConfigurationError(
+                f"{prefix}ENV must be beta or production and timeouts numbers of seconds: {error}"
+            ) from error
+        return cls(
+            ruc=env[prefix + "RUC"],
+            sol_user=env[prefix + "USER"],
+            sol_password=env[prefix + "PASSWORD"],
+            environment=environment,
+            bill_url=env.get(prefix + "BILL_URL") or None,
+            consult_url=env.get(prefix + "CONSULT_URL") or None,
+            connect_timeout=connect,
+            read_timeout=read,
+        )
