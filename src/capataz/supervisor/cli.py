@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import importlib
+import os
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 from capataz import __version__, exitcodes
+from capataz.config.errors import ConfigError
+from capataz.config.model import Config
+from capataz.supervisor.errors import DaemonSetupError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,14 +48,111 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def default_config_paths(executable: str = sys.argv[0]) -> list[str]:
+    """Where supervisord looks when ``-c`` is not given, in its order."""
+    here = os.path.dirname(os.path.abspath(executable))
+    return [
+        os.path.join(here, "..", "etc", "supervisord.conf"),
+        os.path.join(here, "..", "supervisord.conf"),
+        os.path.join(os.getcwd(), "supervisord.conf"),
+        os.path.join(os.getcwd(), "etc", "supervisord.conf"),
+        "/etc/supervisord.conf",
+        "/etc/supervisor/supervisord.conf",
+    ]
+
+
+def find_config(given: str | None) -> str:
+    if given:
+        return given
+    for candidate in default_config_paths():
+        if os.path.exists(candidate):
+            return candidate
+    raise DaemonSetupError(
+        "no configuration file found (looked in: "
+        + ", ".join(default_config_paths())
+        + "); give one with -c FILE"
+    )
+
+
+_SIZE = re.compile(r"^(\d+)\s*(KB|MB|GB)?$", re.IGNORECASE)
+_UNITS = {None: 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}
+
+
+def _size(option: str, text: str) -> int:
+    match = _SIZE.match(text.strip())
+    if not match:
+        raise DaemonSetupError(f"{option} takes a size like 50MB, 500KB or 1024; got {text!r}")
+    unit = match.group(2).upper() if match.group(2) else None
+    return int(match.group(1)) * _UNITS[unit]
+
+
+def _int(option: str, text: str, base: int = 10) -> int:
+    try:
+        return int(text, base)
+    except ValueError:
+        kind = "an octal number like 022" if base == 8 else "a whole number"
+        raise DaemonSetupError(f"{option} takes {kind}; got {text!r}") from None
+
+
+def overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``[supervisord]`` values given on the command line, which win over the file."""
+    found: dict[str, Any] = {}
+    for flag in ("nodaemon", "silent", "nocleanup", "strip_ansi"):
+        if getattr(args, flag):
+            found[flag] = True
+    for name in ("user", "loglevel", "identifier"):
+        if getattr(args, name) is not None:
+            found[name] = getattr(args, name)
+    for name in ("directory", "logfile", "pidfile", "childlogdir"):
+        if getattr(args, name) is not None:
+            found[name] = os.path.abspath(getattr(args, name))
+    if args.logfile is not None and args.logfile.upper() in {"NONE", "OFF"}:
+        found["logfile"] = None
+    if args.umask is not None:
+        found["umask"] = _int("-m/--umask", args.umask, 8)
+    if args.logfile_maxbytes is not None:
+        found["logfile_maxbytes"] = _size("-y/--logfile_maxbytes", args.logfile_maxbytes)
+    for name, flag in (("logfile_backups", "-z"), ("minfds", "-a"), ("minprocs", "--minprocs")):
+        if getattr(args, name) is not None:
+            found[name] = _int(f"{flag}/--{name}", getattr(args, name))
+    return found
+
+
+def config_loader(changes: dict[str, Any]) -> Callable[[str], Config]:
+    """``capataz.config.load`` with the command line's overrides applied after each read."""
+    # Looked up at call time: the reader is its own module and the daemon only
+    # needs its one public function.
+    load = cast(Callable[[str], Config], importlib.import_module("capataz.config").load)
+
+    def read(path: str) -> Config:
+        config = load(path)
+        return dataclasses.replace(
+            config, supervisord=dataclasses.replace(config.supervisord, **changes)
+        )
+
+    return read
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.check:
         from capataz.config.check import run_check
 
         return run_check(args.configuration)
-    print(
-        "capatazd: running the daemon is not built yet; use --check to validate a config",
-        file=sys.stderr,
-    )
-    return exitcodes.NOT_BUILT
+    from capataz.supervisor import daemon
+
+    try:
+        path = find_config(args.configuration)
+        loader = config_loader(overrides(args))
+        config = loader(path)
+        daemon.run(config, loader)
+    except ConfigError as exc:
+        print(f"capatazd: {exc}", file=sys.stderr)
+        return exitcodes.USAGE
+    except DaemonSetupError as exc:
+        print(f"capatazd: {exc}", file=sys.stderr)
+        return exitcodes.FAILURE
+    except OSError as exc:
+        print(f"capatazd: {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
+        return exitcodes.FAILURE
+    return exitcodes.OK

@@ -49,16 +49,17 @@ S = ProcessState
 #:   RUNNING -> EXITED     died on its own
 #:   BACKOFF -> FATAL      startretries used up, or the daemon is shutting down
 #:   BACKOFF -> STOPPED    stop requested while waiting to retry: no signal needed
-#:   any -> UNKNOWN        a signal could not be sent for a reason other than ESRCH
+#:   STARTING/RUNNING/STOPPING -> UNKNOWN   a signal could not be sent for a reason
+#:                         other than ESRCH (only a process with a pid is signalled)
 #:   UNKNOWN -> STOPPED    the lost process was reaped after all
 TRANSITIONS: dict[ProcessState, frozenset[ProcessState]] = {
-    S.STOPPED: frozenset({S.STARTING, S.UNKNOWN}),
+    S.STOPPED: frozenset({S.STARTING}),
     S.STARTING: frozenset({S.RUNNING, S.BACKOFF, S.STOPPING, S.UNKNOWN}),
     S.RUNNING: frozenset({S.EXITED, S.STOPPING, S.UNKNOWN}),
-    S.BACKOFF: frozenset({S.STARTING, S.FATAL, S.STOPPED, S.UNKNOWN}),
+    S.BACKOFF: frozenset({S.STARTING, S.FATAL, S.STOPPED}),
     S.STOPPING: frozenset({S.STOPPING, S.STOPPED, S.UNKNOWN}),
-    S.EXITED: frozenset({S.STARTING, S.UNKNOWN}),
-    S.FATAL: frozenset({S.STARTING, S.UNKNOWN}),
+    S.EXITED: frozenset({S.STARTING}),
+    S.FATAL: frozenset({S.STARTING}),
     S.UNKNOWN: frozenset({S.STOPPED}),
 }
 

@@ -1,0 +1,166 @@
+"""Running ``Supervisor`` as the daemon: limits, user, daemonizing, pidfile, signals.
+
+One asyncio loop runs everything. Signals arrive through ``add_signal_handler``
+(the loop's wakeup fd), so a handler runs between two callbacks and never in
+the middle of a transition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import pwd
+import re
+import resource
+import signal
+from collections.abc import Callable
+
+from capataz.config.model import Config, SupervisordConfig
+from capataz.supervisor import linux, mainlog
+from capataz.supervisor.errors import DaemonSetupError
+from capataz.supervisor.supervisor import Supervisor
+
+log = logging.getLogger("capataz.supervisor")
+
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
+
+
+def raise_limits(settings: SupervisordConfig) -> None:
+    """Make room for ``minfds`` descriptors and ``minprocs`` processes, as Supervisor does."""
+    for name, limit, wanted in (
+        ("minfds", resource.RLIMIT_NOFILE, settings.minfds),
+        ("minprocs", resource.RLIMIT_NPROC, settings.minprocs),
+    ):
+        soft, hard = resource.getrlimit(limit)
+        if soft == resource.RLIM_INFINITY or soft >= wanted:
+            continue
+        new_hard = hard if hard == resource.RLIM_INFINITY or hard >= wanted else wanted
+        try:
+            resource.setrlimit(limit, (wanted, new_hard))
+        except (OSError, ValueError):
+            raise DaemonSetupError(
+                f"the {name} limit {wanted} is above what this user may have ({hard}); "
+                f"lower {name} or raise the hard limit (ulimit -H)"
+            ) from None
+
+
+def drop_privileges(user: str) -> None:
+    """``[supervisord] user=``: become that user (only root can)."""
+    try:
+        entry = pwd.getpwnam(user) if not user.isdigit() else pwd.getpwuid(int(user))
+    except KeyError:
+        raise DaemonSetupError(f"can't find user {user!r}; fix user= (-u)") from None
+    if entry.pw_uid == os.getuid():
+        return
+    if os.getuid() != 0:
+        raise DaemonSetupError(f"can't switch to user {user!r}: only root can; drop user= (-u)")
+    os.setgroups(sorted({entry.pw_gid, *os.getgrouplist(entry.pw_name, entry.pw_gid)}))
+    os.setgid(entry.pw_gid)
+    os.setuid(entry.pw_uid)
+
+
+def clear_auto_logs(childlogdir: str, identifier: str) -> None:
+    """Remove the AUTO child logs of an earlier run (unless ``nocleanup``)."""
+    pattern = re.compile(rf".+?---{re.escape(identifier)}-\S+\.log\.?\d{{0,4}}$")
+    try:
+        names = os.listdir(childlogdir)
+    except OSError:
+        log.warning("could not clear the child log directory %s", childlogdir)
+        return
+    for name in names:
+        if pattern.match(name):
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(childlogdir, name))
+
+
+def daemonize(directory: str | None) -> None:
+    """Fork into the background, leave the terminal's session, point 0-2 at /dev/null."""
+    if os.fork() != 0:
+        os._exit(0)
+    os.setsid()
+    if directory:
+        try:
+            os.chdir(directory)
+        except OSError as exc:
+            log.critical("can't chdir into %r: %s", directory, exc.strerror)
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+
+
+def write_pidfile(path: str) -> None:
+    try:
+        with open(path, "w", encoding="ascii") as f:
+            f.write(f"{os.getpid()}\n")
+    except OSError as exc:
+        raise DaemonSetupError(
+            f"can't write the pidfile {path}: {exc.strerror}; fix pidfile= (-j)"
+        ) from None
+
+
+def run(
+    config: Config,
+    loader: Callable[[str], Config] | None,
+) -> None:
+    """Set the process up and supervise until a stop signal; raises ``DaemonSetupError``."""
+    settings = config.supervisord
+    os.umask(settings.umask)
+    raise_limits(settings)
+    if settings.user:
+        drop_privileges(settings.user)
+    if not settings.nocleanup:
+        clear_auto_logs(settings.childlogdir, settings.identifier)
+    mainlog.setup(
+        settings.logfile,
+        maxbytes=settings.logfile_maxbytes,
+        backups=settings.logfile_backups,
+        level=settings.loglevel,
+        to_stdout=settings.nodaemon and not settings.silent,
+    )
+    if not settings.nodaemon:
+        daemonize(settings.directory)
+        log.info("daemonizing the supervisord process")
+    write_pidfile(settings.pidfile)
+    try:
+        # Orphaned descendants (double-forked daemons) come to us, not to init,
+        # so they are reaped and can still be signalled with their group.
+        linux.set_child_subreaper()
+        log.info("capatazd started with pid %d", os.getpid())
+        asyncio.run(_supervise(config, loader))
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(settings.pidfile)
+
+
+async def _supervise(config: Config, loader: Callable[[str], Config] | None) -> None:
+    loop = asyncio.get_running_loop()
+    supervisor = Supervisor(config, loader=loader)
+
+    def stop(signum: int) -> None:
+        log.warning("received %s indicating exit request", signal.Signals(signum).name)
+        supervisor.shutdown()
+
+    def restart() -> None:
+        log.warning("received SIGHUP indicating restart request")
+        supervisor.restart()
+
+    def reopen() -> None:
+        supervisor.reopen_logs()
+        mainlog.reopen(log)
+
+    for signum in _STOP_SIGNALS:
+        loop.add_signal_handler(signum, stop, signum)
+    loop.add_signal_handler(signal.SIGHUP, restart)
+    loop.add_signal_handler(signal.SIGUSR2, reopen)
+    # SIGUSR1's default action would kill the daemon and orphan every child.
+    loop.add_signal_handler(signal.SIGUSR1, log.info, "received SIGUSR1; ignoring it")
+    try:
+        await supervisor.run()
+    finally:
+        supervisor.close()
+        for signum in (*_STOP_SIGNALS, signal.SIGHUP, signal.SIGUSR2, signal.SIGUSR1):
+            loop.remove_signal_handler(signum)
+    log.info("capatazd stopped; exiting")
