@@ -1,5 +1,6 @@
 """Reading supervisor.conf: pure, text in and frozen typed values out."""
 
+from capataz.config.defaults import default_control_socket
 from capataz.config.errors import ConfigError
 from capataz.config.model import (
     AUTO,
@@ -20,6 +21,7 @@ from capataz.config.model import (
     SupervisordConfig,
     UnixHttpServerConfig,
 )
+from capataz.config.reader import load, parse_text
 
 __all__ = [
     "AUTO",
@@ -40,4 +42,7 @@ __all__ = [
     "SupervisorctlConfig",
     "SupervisordConfig",
     "UnixHttpServerConfig",
+    "default_control_socket",
+    "load",
+    "parse_text",
 ]

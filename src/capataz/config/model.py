@@ -210,6 +210,22 @@ class Config:
     groups: tuple[GroupConfig, ...] = ()
     included_files: tuple[str, ...] = ()
     warnings: tuple[ConfigWarning, ...] = field(default=(), compare=False)
+    #: ``[ctlplugin:x]`` sections (``supervisor.ctl_factory``): read by capatazctl only.
+    ctlplugins: tuple[RpcInterfaceConfig, ...] = ()
+    #: False for a file without ``[supervisord]`` (a conf.d snippet such as the seed's):
+    #: ``supervisord`` then holds capatazd's per-user defaults (``capataz.config.defaults``).
+    supervisord_section: bool = True
+    #: The socket capatazd serves when ``[unix_http_server]`` names none.
+    default_control_socket: str | None = None
+    #: Directories holding defaulted paths (socket, pid file, logs); capatazd creates
+    #: them with mode 0700 when missing. Empty when the file names every path itself.
+    runtime_dirs: tuple[str, ...] = ()
+
+    def control_socket(self) -> str | None:
+        """The UNIX socket capatazd listens on: the configured one, else the default."""
+        if self.unix_http_server is not None:
+            return self.unix_http_server.file
+        return self.default_control_socket
 
     def processes(self) -> tuple[ProcessConfig, ...]:
         """Every process, groups in (priority, name) order, as Supervisor starts them."""

@@ -1,0 +1,224 @@
+"""[supervisord], the HTTP servers, [supervisorctl], plugins, and the unknown-name warnings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from capataz.config import Config, ConfigError
+
+Reader = Callable[..., Config]
+
+
+def test_supervisord_defaults_are_supervisors(read: Reader) -> None:
+    """With [supervisord], unset options take Supervisor's defaults, paths from the cwd."""
+    daemon = read("[supervisord]\n").supervisord
+    assert (daemon.logfile, daemon.pidfile) == ("/srv/supervisord.log", "/srv/supervisord.pid")
+    assert (daemon.logfile_maxbytes, daemon.logfile_backups, daemon.loglevel) == (
+        50 * 1024 * 1024,
+        10,
+        "info",
+    )
+    assert (daemon.umask, daemon.minfds, daemon.minprocs, daemon.childlogdir) == (
+        0o22,
+        1024,
+        200,
+        "/tmp",
+    )
+    assert (daemon.nodaemon, daemon.silent, daemon.nocleanup, daemon.strip_ansi) == (
+        False,
+        False,
+        False,
+        False,
+    )
+    assert (daemon.identifier, daemon.user, daemon.directory, daemon.environment) == (
+        "supervisor",
+        None,
+        None,
+        (),
+    )
+
+
+def test_supervisord_options(read: Reader) -> None:
+    """Every [supervisord] option is read; relative log/pid paths are made absolute from cwd."""
+    daemon = read(
+        "[supervisord]\nlogfile=logs/d.log\npidfile=%(here)s/d.pid\nlogfile_maxbytes=1MB\n"
+        "logfile_backups=3\nloglevel=DEBUG\numask=077\nnodaemon=true\nsilent=true\n"
+        "minfds=4096\nminprocs=50\nnocleanup=on\nchildlogdir=/var/log/kids\nuser=app\n"
+        "directory=~/work\nstrip_ansi=yes\nidentifier=prod\n"
+        'environment=HOST="%%(host_node_name)s",HOMEDIR=%(ENV_HOME)s\n'
+    ).supervisord
+    assert (daemon.logfile, daemon.pidfile) == ("/srv/logs/d.log", "/etc/app/d.pid")
+    assert (daemon.logfile_maxbytes, daemon.logfile_backups, daemon.loglevel) == (
+        1024**2,
+        3,
+        "debug",
+    )
+    assert (daemon.umask, daemon.nodaemon, daemon.silent, daemon.minfds, daemon.minprocs) == (
+        0o77,
+        True,
+        True,
+        4096,
+        50,
+    )
+    assert (daemon.nocleanup, daemon.childlogdir, daemon.user, daemon.directory) == (
+        True,
+        "/var/log/kids",
+        "app",
+        "/home/ana/work",
+    )
+    assert (daemon.strip_ansi, daemon.identifier) == (True, "prod")
+    assert daemon.environment == (("HOST", "testhost"), ("HOMEDIR", "/home/ana"))
+
+
+def test_supervisord_environment_feeds_programs(read: Reader) -> None:
+    """[supervisord] environment= is visible to every program as ENV_*."""
+    config = read("[supervisord]\nenvironment=APP=/opt/a\n[program:w]\ncommand=%(ENV_APP)s/run\n")
+    assert config.processes()[0].command == "/opt/a/run"
+
+
+def test_syslog_logfile_stays_syslog(read: Reader) -> None:
+    """logfile=syslog is the syslog service, not a file in the working directory."""
+    assert read("[supervisord]\nlogfile=syslog\n").supervisord.logfile == "syslog"
+
+
+def test_missing_directories_warn(read: Reader) -> None:
+    """A missing childlogdir or log directory is a warning on this machine, not an error."""
+    config = read(
+        "[supervisord]\nchildlogdir=/gone\nlogfile=/gone/d.log\n", missing_dirs=("/gone",)
+    )
+    assert sum("/gone does not exist" in str(w) for w in config.warnings) == 2
+
+
+def test_snippet_defaults(read: Reader) -> None:
+    """Without [supervisord], capatazd's per-user places are used and listed for creation."""
+    config = read(
+        "[program:w]\ncommand=x\n",
+        environ={"XDG_RUNTIME_DIR": "/run/user/1000", "HOME": "/home/ana"},
+    )
+    assert config.supervisord_section is False
+    assert config.supervisord.pidfile == "/run/user/1000/capataz/capatazd.pid"
+    assert config.supervisord.logfile == "/home/ana/.local/state/capataz/capatazd.log"
+    assert config.supervisord.childlogdir == "/home/ana/.local/state/capataz"
+    assert config.control_socket() == "/run/user/1000/capataz/capatazd.sock"
+    assert config.runtime_dirs == ("/home/ana/.local/state/capataz", "/run/user/1000/capataz")
+
+
+def test_snippet_defaults_for_root(read: Reader) -> None:
+    """As root the places are /run/capataz and /var/log/capataz."""
+    config = read("[program:w]\ncommand=x\n", uid=0)
+    assert config.supervisord.pidfile == "/run/capataz/capatazd.pid"
+    assert config.supervisord.logfile == "/var/log/capataz/capatazd.log"
+    assert config.control_socket() == "/run/capataz/capatazd.sock"
+
+
+def test_unix_http_server(read: Reader) -> None:
+    """The socket path is absolute; chmod is octal; chown splits user and group."""
+    config = read(
+        "[supervisord]\n[unix_http_server]\nfile=%(here)s/../run/s.sock\nchmod=0770\n"
+        "chown=www-data:www-data\nusername=u\npassword={SHA}abc\n"
+    )
+    server = config.unix_http_server
+    assert server is not None
+    assert (server.file, server.chmod, server.chown) == (
+        "/etc/run/s.sock",
+        0o770,
+        ("www-data", "www-data"),
+    )
+    assert (server.username, server.password) == ("u", "{SHA}abc")
+    assert config.control_socket() == "/etc/run/s.sock"
+    assert config.runtime_dirs == ()
+
+
+def test_unix_http_server_needs_file_and_full_credentials(read: Reader) -> None:
+    """file= is required; a username without a password is an error."""
+    with pytest.raises(ConfigError, match="socket file"):
+        read("[unix_http_server]\nchmod=0700\n")
+    with pytest.raises(ConfigError, match="username without a password"):
+        read("[unix_http_server]\nfile=/tmp/s\nusername=u\n")
+
+
+def test_inet_http_servers(read: Reader) -> None:
+    """[inet_http_server] and [inet_http_server:x] each give a server; no auth warns."""
+    config = read(
+        "[inet_http_server]\nport=127.0.0.1:9001\nusername=u\npassword=p\n"
+        "[inet_http_server:public]\nport=*:9002\n"
+    )
+    first, second = config.inet_http_servers
+    assert (first.name, first.host, first.port, first.username) == (
+        "inet_http_server",
+        "127.0.0.1",
+        9001,
+        "u",
+    )
+    assert (second.name, second.host, second.port) == ("inet_http_server:public", "", 9002)
+    assert any("no username/password" in str(w) for w in config.warnings)
+    with pytest.raises(ConfigError, match="which port"):
+        read("[inet_http_server]\nusername=u\npassword=p\n")
+
+
+def test_supervisorctl(read: Reader) -> None:
+    """[supervisorctl] values, with unix:// paths made absolute."""
+    ctl = read(
+        "[supervisorctl]\nserverurl=unix://%(here)s/s.sock\nusername=u\npassword=p\n"
+        "prompt=app\nhistory_file=~/.hist\n"
+    ).supervisorctl
+    assert (ctl.serverurl, ctl.username, ctl.password, ctl.prompt, ctl.history_file) == (
+        "unix:///etc/app/s.sock",
+        "u",
+        "p",
+        "app",
+        "/home/ana/.hist",
+    )
+    assert read("[supervisorctl]\n").supervisorctl.serverurl == "http://localhost:9001"
+
+
+def test_rpcinterface_and_ctlplugin(read: Reader) -> None:
+    """Supervisor's factory line means our API; other factories warn; ctlplugins are kept."""
+    config = read(
+        "[rpcinterface:supervisor]\n"
+        "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n"
+        "[rpcinterface:twiddler]\nsupervisor.rpcinterface_factory = twiddler:make\nlevel=3\n"
+        "[ctlplugin:extra]\nsupervisor.ctl_factory = extra:make\n[ctlplugin:broken]\n"
+    )
+    assert [(r.name, r.factory, r.options) for r in config.rpcinterfaces] == [
+        ("supervisor", "supervisor.rpcinterface:make_main_rpcinterface", ()),
+        ("twiddler", "twiddler:make", (("level", "3"),)),
+    ]
+    assert [(c.name, c.factory) for c in config.ctlplugins] == [("extra", "extra:make")]
+    text = "\n".join(str(w) for w in config.warnings)
+    assert "twiddler:make is not loaded" in text
+    assert "names no supervisor.ctl_factory" in text
+    with pytest.raises(ConfigError, match="rpcinterface_factory"):
+        read("[rpcinterface:x]\nfoo=1\n")
+
+
+def test_unknown_options_suggest_the_close_one(read: Reader) -> None:
+    """A misspelt option is a warning with 'did you mean'; an unrelated one without."""
+    config = read("[program:w]\ncommand=x\nautorestar=true\nflavour=mint\n")
+    text = [str(w) for w in config.warnings]
+    assert any("'autorestar' is ignored; did you mean autorestart?" in w for w in text)
+    assert any("'flavour' is ignored" in w and "did you mean" not in w for w in text)
+    assert any(":3 [program:w]" in w for w in text)
+
+
+def test_unknown_sections_warn(read: Reader) -> None:
+    """Supervisor ignores [programs:x]; we warn and suggest [program:x]."""
+    config = read("[programs:w]\ncommand=x\n[zzz]\n")
+    text = [str(w) for w in config.warnings]
+    assert any("[programs:w] is ignored; did you mean [program:w]?" in w for w in text)
+    assert any("[zzz] is ignored" in w for w in text)
+    assert config.groups == ()
+
+
+def test_options_of_every_section_are_checked(read: Reader) -> None:
+    """Typos in daemon-wide sections are caught too."""
+    config = read(
+        "[supervisord]\nlogfil=/x\n[unix_http_server]\nfile=/tmp/s\nchmood=1\n"
+        "[group:g]\nprogram=a\n"
+    )
+    text = "\n".join(str(w) for w in config.warnings)
+    assert "did you mean logfile?" in text
+    assert "did you mean chmod?" in text
+    assert "did you mean programs?" in text
