@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench import machine, peers_env, report, runner, targets
+from bench.queues import servers
 from bench.registry import all_scenarios
 from bench.scenario import Scenario, Settings, select, split_patterns
 
@@ -81,7 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     now = dt.datetime.now(dt.UTC)
     facts = machine.facts()
     started = time.perf_counter()
-    results = runner.run_all(chosen, settings, args.runs, _log)
+    try:
+        results = runner.run_all(chosen, settings, args.runs, _log)
+    finally:
+        servers.cleanup()
     verdicts = targets.evaluate_all(results)
     info = report.RunInfo(
         date=now.strftime("%Y-%m-%d %H:%M UTC"),

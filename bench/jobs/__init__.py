@@ -1,0 +1,1 @@
+"""Job bodies shared by every queue measured, and the capataz job module."""

@@ -1,0 +1,1 @@
+"""Queue scenarios: capataz on SQLite, PostgreSQL and Redis against the Python peers."""

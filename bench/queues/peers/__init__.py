@@ -1,0 +1,1 @@
+"""One module per queue: its app (imported by its workers too) and its driver."""
