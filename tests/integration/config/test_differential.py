@@ -1,0 +1,366 @@
+"""Our reader against Supervisor's own parser, config by config over the corpus.
+
+For each file in ``tests/fixtures/configs/`` both readers run with the same
+environment, host name and working directory; both must give the same process
+groups and every option value, or both must reject the file.
+
+Two facts about the machine are taken out of Supervisor's hands so that the
+comparison is about meaning, not about this machine: whether a log directory
+exists (Supervisor refuses the file; we warn) and whether a user exists (the
+user is compared by name through the same lookup). A file without
+``[supervisord]`` gets an empty one appended for Supervisor, which refuses
+such files outright; we read them with our own defaults.
+
+A corpus file may declare a deliberate difference on its first line:
+``; differential: capataz-rejects`` (Supervisor accepts something we refuse,
+with the reason on the same line).
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from capataz.config import AUTO, AutoRestart, Config, ConfigError, GroupKind, load
+
+supervisor_options = pytest.importorskip("supervisor.options")
+supervisor_datatypes = pytest.importorskip("supervisor.datatypes")
+supervisor_events = pytest.importorskip("supervisor.events")
+supervisor_loggers = pytest.importorskip("supervisor.loggers")
+
+CORPUS = Path(__file__).parents[2] / "fixtures" / "configs"
+FILES = sorted(p for p in CORPUS.rglob("*.conf") if p.parent == CORPUS)
+ENVIRON = {"HOME": "/home/corpus", "APP_ENV": "production", "PATH": "/usr/bin:/bin"}
+NODE = "corpus-host"
+
+
+def _uid(name: str) -> object:
+    """The same user lookup for both readers: the real uid, or the name when unknown."""
+    try:
+        return pwd.getpwuid(int(name)).pw_uid if name.isdigit() else pwd.getpwnam(name).pw_uid
+    except (KeyError, OverflowError):
+        return ("unknown-user", name)
+
+
+def _gid(name: str) -> object:
+    import grp
+
+    try:
+        return grp.getgrgid(int(name)).gr_gid if name.isdigit() else grp.getgrnam(name).gr_gid
+    except (KeyError, OverflowError):
+        return ("unknown-group", name)
+
+
+@pytest.fixture
+def oracle(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
+    """Supervisor's parser with the machine facts fixed as described above."""
+
+    def lenient_dirpath(value: str) -> str:
+        return os.path.expanduser(value)
+
+    for module in (supervisor_options, supervisor_datatypes):
+        monkeypatch.setattr(module, "existing_dirpath", lenient_dirpath, raising=False)
+        monkeypatch.setattr(module, "existing_directory", lenient_dirpath, raising=False)
+        monkeypatch.setattr(module, "name_to_uid", _uid, raising=False)
+        monkeypatch.setattr(module, "name_to_gid", _gid, raising=False)
+    monkeypatch.setattr(supervisor_options, "gid_for_uid", lambda uid: ("gid-of", uid))
+    monkeypatch.setattr(supervisor_options.platform, "node", lambda: NODE)
+    monkeypatch.chdir(tmp_path)
+
+    def read(path: Path) -> Any:
+        options = supervisor_options.ServerOptions()
+        options.environ_expansions = {f"ENV_{k}": v for k, v in ENVIRON.items()}
+        options.configfile = str(path)
+        options.process_config(do_usage=False)
+        return options
+
+    return read
+
+
+def _channel_logfile(value: object) -> object:
+    if value is supervisor_datatypes.Automatic:
+        return AUTO
+    return value or None
+
+
+def _restart(value: object) -> AutoRestart:
+    if value is supervisor_datatypes.RestartUnconditionally:
+        return AutoRestart.ALWAYS
+    if value is supervisor_datatypes.RestartWhenExitUnexpected:
+        return AutoRestart.UNEXPECTED
+    return AutoRestart.NEVER
+
+
+def _theirs(options: Any) -> dict[str, Any]:
+    section = options.configroot.supervisord
+    groups = []
+    for group in options.process_group_configs:
+        entry: dict[str, Any] = {
+            "name": group.name,
+            "priority": group.priority,
+            "kind": type(group).__name__,
+            "processes": [_their_process(p, section.environment) for p in group.process_configs],
+        }
+        if hasattr(group, "pool_events"):
+            names = [supervisor_events.getEventNameByType(e) for e in group.pool_events]
+            entry["listener"] = (sorted(names), group.buffer_size)
+        if hasattr(group, "socket_config"):
+            sock = group.socket_config
+            entry["fcgi"] = (
+                sock.url,
+                sock.backlog,
+                getattr(sock, "owner", None),
+                getattr(sock, "mode", None),
+            )
+        groups.append(entry)
+    daemon = {
+        "logfile": section.logfile
+        if section.logfile == "syslog"
+        else os.path.abspath(section.logfile),
+        "pidfile": os.path.abspath(section.pidfile),
+        "loglevel": section.loglevel,
+        "environment": dict(section.environment),
+        **{key: getattr(section, key) for key in _DAEMON_KEYS},
+    }
+    return {"groups": groups, "servers": _their_servers(section.server_configs), "daemon": daemon}
+
+
+_DAEMON_KEYS = (
+    "logfile_maxbytes",
+    "logfile_backups",
+    "umask",
+    "nodaemon",
+    "silent",
+    "minfds",
+    "minprocs",
+    "nocleanup",
+    "childlogdir",
+    "user",
+    "directory",
+    "strip_ansi",
+    "identifier",
+)
+
+
+def _their_process(process: Any, daemon_env: dict[str, str]) -> dict[str, Any]:
+    environment = dict(daemon_env)
+    environment.update(process.environment or {})
+    result = {
+        key: getattr(process, key)
+        for key in (
+            "name",
+            "command",
+            "priority",
+            "autostart",
+            "startsecs",
+            "startretries",
+            "stopsignal",
+            "stopwaitsecs",
+            "stopasgroup",
+            "killasgroup",
+            "directory",
+            "umask",
+            "redirect_stderr",
+            "uid",
+        )
+    }
+    result.update(
+        autorestart=_restart(process.autorestart),
+        exitcodes=tuple(process.exitcodes),
+        environment=environment,
+        serverurl=process.serverurl or AUTO,
+    )
+    for channel in ("stdout", "stderr"):
+        result[channel] = (
+            _channel_logfile(getattr(process, f"{channel}_logfile")),
+            getattr(process, f"{channel}_logfile_maxbytes"),
+            getattr(process, f"{channel}_logfile_backups"),
+            getattr(process, f"{channel}_capture_maxbytes"),
+            bool(getattr(process, f"{channel}_events_enabled")),
+            bool(getattr(process, f"{channel}_syslog")),
+        )
+    return result
+
+
+def _their_servers(configs: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    servers = []
+    for config in configs:
+        if config["family"] == socket.AF_UNIX:
+            chown = None if config["chown"] == (-1, -1) else config["chown"]
+            servers.append(
+                (
+                    "unix",
+                    config["file"],
+                    config["chmod"],
+                    chown,
+                    config["username"],
+                    config["password"],
+                )
+            )
+        else:
+            servers.append(
+                ("inet", config["host"], config["port"], config["username"], config["password"])
+            )
+    return servers
+
+
+_KIND_CLASS = {
+    GroupKind.PROGRAM: "ProcessGroupConfig",
+    GroupKind.EVENTLISTENER: "EventListenerPoolConfig",
+    GroupKind.FCGI_PROGRAM: "FastCGIGroupConfig",
+}
+
+
+def _ours(config: Config) -> dict[str, Any]:
+    daemon_env = dict(config.supervisord.environment)
+    groups = []
+    for group in config.groups:
+        entry: dict[str, Any] = {
+            "name": group.name,
+            "priority": group.priority,
+            "kind": _KIND_CLASS[group.kind],
+            "processes": [_our_process(p, daemon_env) for p in group.processes],
+        }
+        if group.eventlistener is not None:
+            entry["listener"] = (
+                sorted(group.eventlistener.events),
+                group.eventlistener.buffer_size,
+            )
+        if group.fcgi is not None:
+            fcgi = group.fcgi
+            owner = None
+            mode = None
+            if fcgi.socket.startswith("unix://"):
+                mode = fcgi.socket_mode
+                if fcgi.socket_owner is not None:
+                    user, _, grp_name = fcgi.socket_owner.partition(":")
+                    owner = (_uid(user), _gid(grp_name) if grp_name else -1)
+                else:
+                    owner = _default_fcgi_owner(group.processes)
+            entry["fcgi"] = (fcgi.socket, fcgi.socket_backlog, owner, mode)
+        groups.append(entry)
+    servers: list[tuple[Any, ...]] = [
+        ("inet", s.host, s.port, s.username, s.password) for s in config.inet_http_servers
+    ]
+    if config.unix_http_server is not None:
+        unix = config.unix_http_server
+        chown = None
+        if unix.chown is not None:
+            chown = (_uid(unix.chown[0]), _gid(unix.chown[1]) if unix.chown[1] else -1)
+        servers.append(("unix", unix.file, unix.chmod, chown, unix.username, unix.password))
+    ours = config.supervisord
+    daemon = {
+        "logfile": ours.logfile,
+        "pidfile": ours.pidfile,
+        "loglevel": supervisor_loggers.getLevelNumByDescription(ours.loglevel),
+        "environment": dict(ours.environment),
+        **{key: getattr(ours, key) for key in _DAEMON_KEYS},
+    }
+    return {"groups": groups, "servers": servers, "daemon": daemon}
+
+
+def _default_fcgi_owner(processes: tuple[Any, ...]) -> object:
+    """Supervisor gives the socket to the program's user when it is not the current one."""
+    user = processes[0].user if processes else None
+    if user is None or _uid(user) == os.getuid():
+        return None
+    return (_uid(user), ("gid-of", _uid(user)))
+
+
+def _our_process(process: Any, daemon_env: dict[str, str]) -> dict[str, Any]:
+    environment = dict(daemon_env)
+    environment.update(dict(process.environment))
+    result = {
+        key: getattr(process, key)
+        for key in (
+            "name",
+            "command",
+            "priority",
+            "autostart",
+            "startsecs",
+            "startretries",
+            "stopsignal",
+            "stopwaitsecs",
+            "stopasgroup",
+            "killasgroup",
+            "directory",
+            "umask",
+            "redirect_stderr",
+        )
+    }
+    result.update(
+        uid=None if process.user is None else _uid(process.user),
+        autorestart=process.autorestart,
+        exitcodes=process.exitcodes,
+        environment=environment,
+        serverurl=process.serverurl,
+    )
+    for name in ("stdout", "stderr"):
+        channel = getattr(process, name)
+        result[name] = (
+            channel.logfile,
+            channel.maxbytes,
+            channel.backups,
+            channel.capture_maxbytes,
+            channel.events_enabled,
+            channel.syslog,
+        )
+    return result
+
+
+def _prepare(source: Path, workdir: Path) -> tuple[Path, Path, str]:
+    """Copy the corpus (includes are relative) and give Supervisor a [supervisord] if missing.
+
+    Returns our file, Supervisor's file and the declared difference ("" when none).
+    """
+    copy = workdir / "corpus"
+    if not copy.exists():
+        shutil.copytree(CORPUS, copy)
+    text = source.read_text(encoding="utf-8")
+    first = text.splitlines()[0] if text else ""
+    declared = first.split("differential:", 1)[1].strip() if "differential:" in first else ""
+    oracle_file = copy / f"oracle-{source.name}"
+    has_section = any(line.strip() == "[supervisord]" for line in text.splitlines())
+    oracle_file.write_text(text if has_section else text + "\n[supervisord]\n", encoding="utf-8")
+    return copy / source.name, oracle_file, declared
+
+
+def test_corpus_is_big_enough() -> None:
+    """The corpus holds at least 40 configurations."""
+    assert len(FILES) >= 40
+
+
+@pytest.mark.parametrize("source", FILES, ids=[p.stem for p in FILES])
+def test_same_meaning_as_supervisor(source: Path, oracle: Any, tmp_path: Path) -> None:
+    """Both readers give the same groups, processes and values, or both reject the file."""
+    ours_file, their_file, declared = _prepare(source, tmp_path)
+    try:
+        theirs: dict[str, Any] | str = _theirs(oracle(their_file))
+    except ValueError as error:
+        theirs = f"rejected: {error}"
+    try:
+        ours: dict[str, Any] | str = _ours(
+            load(str(ours_file), environ=ENVIRON, host_node_name=NODE)
+        )
+    except ConfigError as error:
+        ours = f"rejected: {error}"
+    if declared.startswith("capataz-rejects"):
+        assert isinstance(ours, str), "declared: we reject this file"
+        assert not isinstance(theirs, str), "declared: Supervisor accepts this file"
+        return
+    if isinstance(theirs, str) or isinstance(ours, str):
+        assert isinstance(theirs, str), f"only we reject it: {ours}"
+        assert isinstance(ours, str), f"only Supervisor rejects it: {theirs}"
+        return
+    assert ours["servers"] == theirs["servers"]
+    if "[supervisord]" in source.read_text(encoding="utf-8"):
+        assert ours["daemon"] == theirs["daemon"]
+    assert [g["name"] for g in ours["groups"]] == [g["name"] for g in theirs["groups"]]
+    for mine, real in zip(ours["groups"], theirs["groups"], strict=True):
+        assert mine == real
