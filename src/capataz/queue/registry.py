@@ -101,9 +101,10 @@ class JobDefinition:
         try:
             self.signature.bind(*args, **kwargs)
         except TypeError as exc:
-            raise PayloadError(
-                f"the arguments do not fit {self.name}{self.signature}: {exc}"
-            ) from exc
+            empty = inspect.Parameter.empty
+            params = [p.replace(annotation=empty) for p in self.signature.parameters.values()]
+            bare = self.signature.replace(parameters=params, return_annotation=empty)
+            raise PayloadError(f"the arguments do not fit {self.name}{bare}: {exc}") from exc
 
     # -- dispatching --------------------------------------------------------
     def using(

@@ -1,0 +1,286 @@
+"""The worker loop: priorities, pause, restart, stop conditions and hostile payloads."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import pytest
+
+from capataz import exitcodes
+from capataz.queue import job
+from capataz.queue.backends.base import PAUSE_PREFIX, RESTART_MARKER
+from capataz.queue.dispatch import PendingDispatch
+
+
+def test_queues_are_worked_in_strict_priority_order(rig):
+    """--queue=high,default: every high job runs before any default job."""
+    order: list[str] = []
+
+    @job(registry=rig.registry)
+    def note(tag: str) -> None:
+        order.append(tag)
+
+    for tag in ("d1", "d2"):
+        rig.dispatch(note, tag)
+    for tag in ("h1", "h2"):
+        PendingDispatch(note, queue="high", clock=rig.clock, connections=rig.fixed).dispatch(tag)
+    rig.worker(queues=("high", "default")).run()
+    assert order == ["h1", "h2", "d1", "d2"]
+
+
+def test_hostile_payloads_fail_with_a_clear_error_and_the_worker_carries_on(rig):
+    """Invalid JSON, wrong shapes, unknown jobs and unfitting arguments go to failed jobs."""
+    done: list[int] = []
+
+    @job(registry=rig.registry, name="billing.ok")
+    def ok(n: int) -> None:
+        done.append(n)
+
+    @job(registry=rig.registry, name="billing.two")
+    def two(a: int, b: int) -> None:
+        done.append(a + b)
+
+    cases = {
+        "bad-json": "{not json",
+        "not-object": "[1, 2]",
+        "no-job": json.dumps({"uuid": "x"}),
+        "no-uuid": json.dumps({"job": "billing.ok"}),
+        "unknown": json.dumps({"uuid": "u", "job": "os.system", "args": ["rm -rf /"]}),
+        "args-not-list": json.dumps({"uuid": "u", "job": "billing.ok", "args": "1"}),
+        "kwargs-not-object": json.dumps({"uuid": "u", "job": "billing.ok", "kwargs": [1]}),
+        "too-many-args": json.dumps({"uuid": "u", "job": "billing.two", "args": [1, 2, 3]}),
+        "unknown-kwarg": json.dumps({"uuid": "u", "job": "billing.ok", "kwargs": {"n": 1, "z": 1}}),
+        "bad-tries": json.dumps({"uuid": "u", "job": "billing.ok", "args": [1], "tries": "3"}),
+        "bool-tries": json.dumps({"uuid": "u", "job": "billing.ok", "args": [1], "tries": True}),
+        "bad-backoff": json.dumps({"uuid": "u", "job": "billing.ok", "args": [1], "backoff": []}),
+        "nan-timeout": '{"uuid": "u", "job": "billing.ok", "args": [1], "timeout": NaN}',
+        "bad-queue": json.dumps({"uuid": "u", "job": "billing.ok", "queue": 5}),
+        "binary": "\udcff",
+    }
+    for uuid, payload in cases.items():
+        rig.push_raw(payload, uuid=uuid)
+        rig.dispatch(ok, 1)
+    assert rig.worker().run() == exitcodes.OK
+    assert done == [1] * len(cases)
+    failed = {f.uuid: f.exception for f in rig.backend.failed_jobs()}
+    assert set(failed) == set(cases)
+    assert "not valid JSON" in failed["bad-json"]
+    assert "must be a JSON object" in failed["not-object"]
+    assert "no job name" in failed["no-job"]
+    assert "no id" in failed["no-uuid"]
+    assert "no job named 'os.system' is registered" in failed["unknown"]
+    assert "-A/--app" in failed["unknown"]
+    assert "'args' must be a JSON list" in failed["args-not-list"]
+    assert "'kwargs' must be a JSON object" in failed["kwargs-not-object"]
+    assert "do not fit billing.two(a, b): too many positional" in failed["too-many-args"]
+    assert "unexpected keyword argument" in failed["unknown-kwarg"]
+    assert "'tries' must be an integer" in failed["bad-tries"]
+    assert "'tries' must be an integer" in failed["bool-tries"]
+    assert "'backoff' must be a non-empty list" in failed["bad-backoff"]
+    assert "'timeout' must be finite" in failed["nan-timeout"]
+    assert "'queue' must be a string" in failed["bad-queue"]
+    for text in failed.values():
+        assert "Traceback" not in text
+
+
+def test_stop_when_empty_and_once(rig):
+    """--once runs one job and exits; --stop-when-empty exits when nothing is left."""
+    ran: list[int] = []
+
+    @job(registry=rig.registry)
+    def count(n: int) -> None:
+        ran.append(n)
+
+    for n in range(3):
+        rig.dispatch(count, n)
+    worker = rig.worker(once=True, stop_when_empty=False)
+    assert worker.run() == exitcodes.OK
+    assert ran == [0]
+    assert worker.stop_reason == "--once"
+    worker = rig.worker()
+    worker.run()
+    assert ran == [0, 1, 2]
+    assert worker.stop_reason == "the queue is empty"
+
+
+def test_once_on_an_empty_queue_exits_without_waiting(rig):
+    """--once with nothing to do exits at once."""
+    assert rig.worker(once=True, stop_when_empty=False).run() == exitcodes.OK
+    assert rig.clock.slept == []
+
+
+def test_max_time_stops_after_the_current_job(rig):
+    """--max-time stops the worker once the elapsed time passes it, after a job."""
+
+    @job(registry=rig.registry)
+    def slow() -> None:
+        rig.clock.advance(40)
+
+    for _ in range(5):
+        rig.dispatch(slow)
+    worker = rig.worker(max_time=100, stop_when_empty=False)
+    assert worker.run() == exitcodes.OK
+    assert worker.jobs_processed == 3
+    assert worker.stop_reason == "--max-time 100s reached"
+
+
+def test_max_time_also_stops_an_idle_worker(rig):
+    """An idle worker checks --max-time after each sleep."""
+    worker = rig.worker(max_time=10, sleep=3, stop_when_empty=False)
+    assert worker.run() == exitcodes.OK
+    assert 10 <= rig.clock.monotonic() - 1000 < 14
+
+
+def test_memory_limit_exits_with_code_12(rig):
+    """--memory: reaching the limit after a job exits with Laravel's code 12."""
+
+    @job(registry=rig.registry)
+    def hog() -> None:
+        rig.memory_mb = 200
+
+    rig.dispatch(hog)
+    rig.dispatch(hog)
+    worker = rig.worker(memory=128)
+    assert worker.run() == exitcodes.MEMORY_EXCEEDED == 12
+    assert worker.jobs_processed == 1
+
+
+def test_restart_marker_stops_workers_started_before_it(rig):
+    """queue:restart after a worker started makes it exit after its current job."""
+
+    @job(registry=rig.registry)
+    def restart_now() -> None:
+        rig.backend.set_marker(RESTART_MARKER, rig.clock.time())
+
+    rig.dispatch(restart_now)
+    rig.dispatch(restart_now)
+    worker = rig.worker(stop_when_empty=False)
+    assert worker.run() == exitcodes.OK
+    assert worker.jobs_processed == 1
+    assert worker.stop_reason == "queue:restart"
+
+
+def test_stop_signal_lets_the_current_job_finish(rig):
+    """A stop request during a job: the job completes, then the worker exits 0."""
+
+    @job(registry=rig.registry)
+    def long_job() -> None:
+        worker.request_stop()
+        rig.clock.advance(20)
+
+    rig.dispatch(long_job)
+    rig.dispatch(long_job)
+    worker = rig.worker(stop_when_empty=False)
+    assert worker.run() == exitcodes.OK
+    assert worker.jobs_processed == 1
+    assert "DONE" in rig.log
+    assert worker.stop_reason == "a stop signal"
+
+
+def test_paused_worker_takes_no_job_until_resumed(rig):
+    """SIGUSR2 pauses (no job is taken); SIGCONT resumes."""
+    ran: list[int] = []
+
+    @job(registry=rig.registry)
+    def work() -> None:
+        ran.append(1)
+
+    rig.dispatch(work)
+    worker = rig.worker(stop_when_empty=False, max_time=5, sleep=1)
+    worker.pause()
+    worker.run()
+    assert ran == []
+    worker = rig.worker()
+    worker.pause()
+    worker.resume()
+    worker.run()
+    assert ran == [1]
+
+
+def test_signal_handlers_set_the_flags(rig):
+    """SIGTERM/SIGINT/SIGQUIT request a stop; SIGUSR2 pauses; SIGCONT resumes."""
+    worker = rig.worker()
+    saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT,
+                                              signal.SIGUSR2, signal.SIGCONT)}
+    try:
+        worker.install_signal_handlers()
+        os.kill(os.getpid(), signal.SIGUSR2)
+        assert worker.paused
+        os.kill(os.getpid(), signal.SIGCONT)
+        assert not worker.paused
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+            worker.should_quit = False
+            os.kill(os.getpid(), sig)
+            assert worker.should_quit
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+def test_paused_queue_is_skipped_and_maintenance_needs_force(rig):
+    """queue:pause skips a queue; pausing every queue stops workers unless --force."""
+    ran: list[str] = []
+
+    @job(registry=rig.registry)
+    def note(tag: str) -> None:
+        ran.append(tag)
+
+    rig.dispatch(note, "a")
+    rig.backend.set_marker(PAUSE_PREFIX + "default", 1)
+    rig.worker().run()
+    assert ran == []
+    rig.backend.delete_marker(PAUSE_PREFIX + "default")
+    rig.backend.set_marker(PAUSE_PREFIX + "*", 1)
+    rig.worker(stop_when_empty=False, max_time=3).run()
+    assert ran == []
+    rig.worker(force=True).run()
+    assert ran == ["a"]
+
+
+def test_an_idle_worker_wakes_when_a_job_arrives(rig):
+    """An idle worker does not wait the whole --sleep once the store changed."""
+    ran: list[int] = []
+
+    @job(registry=rig.registry)
+    def work() -> None:
+        ran.append(1)
+
+    worker = rig.worker(sleep=3, stop_when_empty=False, max_jobs=1)
+    original_wait = rig.backend.wait
+    calls = 0
+
+    def wait_then_dispatch(timeout: float) -> bool:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            rig.dispatch(work)
+        return original_wait(timeout)
+
+    rig.backend.wait = wait_then_dispatch  # type: ignore[method-assign]
+    start = rig.clock.monotonic()
+    assert worker.run() == exitcodes.OK
+    assert ran == [1]
+    assert rig.clock.monotonic() - start < 1
+
+
+@pytest.mark.parametrize("lease", [2.0, 30.0])
+def test_a_killed_workers_job_comes_back_after_its_lease(rig, lease):
+    """A job whose worker stopped renewing is reserved again after the lease, attempt 2."""
+
+    @job(registry=rig.registry)
+    def anything() -> None:
+        pass
+
+    rig.dispatch(anything)
+    first = rig.backend.claim(["default"], "dead-worker", lease)
+    assert first is not None
+    rig.clock.advance(lease - 0.1)
+    assert rig.backend.claim(["default"], "other", lease) is None
+    rig.clock.advance(0.1)
+    again = rig.backend.claim(["default"], "other", lease)
+    assert again is not None
+    assert (again.uuid, again.attempts) == (first.uuid, 2)
+    assert not rig.backend.complete(first.lease_token)
+    assert rig.backend.complete(again.lease_token)
