@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from capataz.control.defaults import default_socket_path
+from capataz.config import ConfigError, SupervisorctlConfig, default_control_socket, load
 from capataz.ctl.errors import UsageError
 
 DEFAULT_SERVERURL = "http://localhost:9001"
@@ -94,15 +94,41 @@ def _expand(raw: str, names: Mapping[str, str], where: str) -> str:
 
 
 def read_ctl_settings(path: str, environ: Mapping[str, str] | None = None) -> CtlSettings:
-    """Read ``[supervisorctl]`` from ``path`` (with ``%(here)s`` and ``%(ENV_X)s``).
+    """The client's settings from the config file at ``path``.
 
-    The one place that knows how the client reads its file: when the shared
-    config reader lands it can replace this body without touching callers.
+    The file is read by the shared reader (``capataz.config.load``). A file it
+    rejects (say, a program section only a newer Supervisor knows) still gives
+    its ``[supervisorctl]`` section, read alone, as supervisorctl would.
     A file without ``[supervisorctl]`` is accepted (supervisorctl refuses it):
-    the server URL is then taken from the file's own http server sections.
+    the server URL is then the one of the daemon this file describes.
     """
     if not os.path.exists(path):
         raise UsageError(f"could not find config file {path}")
+    try:
+        config = load(path, environ=environ)
+    except ConfigError:
+        return read_ctl_section(path, environ)
+    ctl = config.supervisorctl
+    serverurl = ctl.serverurl
+    if ctl == SupervisorctlConfig():  # no [supervisorctl], or one that says nothing
+        if config.unix_http_server is not None:
+            serverurl = f"unix://{config.unix_http_server.file}"
+        elif config.inet_http_servers:
+            inet = config.inet_http_servers[0]
+            host = inet.host if is_specific(inet.host) else "localhost"
+            serverurl = f"http://{host}:{inet.port}"
+        else:
+            serverurl = f"unix://{config.control_socket() or default_control_socket()}"
+    return CtlSettings(serverurl, ctl.username, ctl.password, ctl.prompt, ctl.history_file)
+
+
+def is_specific(host: str) -> bool:
+    """False for the addresses that mean "every interface"."""
+    return host not in {"", "*", "0.0.0.0", "::"}  # noqa: S104 - compared, not bound
+
+
+def read_ctl_section(path: str, environ: Mapping[str, str] | None = None) -> CtlSettings:
+    """Only ``[supervisorctl]`` (and the http sections) of ``path``, tolerant of the rest."""
     parser = configparser.RawConfigParser(inline_comment_prefixes=(";", "#"), strict=False)
     try:
         with open(path, encoding="utf-8") as handle:
@@ -148,12 +174,12 @@ def _url_of_servers(
     if inet:
         port = get(inet[0], "port") or ""
         host, _, number = port.rpartition(":")
-        if host in {"", "*", "0.0.0.0", "::"}:  # noqa: S104 - these mean "every interface"
+        if not is_specific(host):
             host = "localhost"
         return f"http://{host}:{number}"
     if parser.has_section("supervisorctl"):
         return DEFAULT_SERVERURL
-    return f"unix://{default_socket_path()}"
+    return f"unix://{default_control_socket()}"
 
 
 def find_config() -> str | None:

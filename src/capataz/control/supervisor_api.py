@@ -1,0 +1,381 @@
+# ruff: noqa: N802, N815 - the method names are Supervisor's wire names, in camelCase
+"""The ``supervisor.*`` XML-RPC namespace, API version 3.0, on a ``ControlBackend``.
+
+Each public coroutine here is one XML-RPC method; ``capataz.control.rpc``
+publishes them with their signatures. What is Supervisor's rule rather than
+the daemon's lives here: which processes a group or "all" call touches, the
+shape and order of results, fault details, and the ``description`` text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import pwd
+import signal
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from capataz.config.model import AUTO, GroupConfig, ProcessConfig
+from capataz.control import logs
+from capataz.control.errors import RpcFault
+from capataz.control.interface import ControlBackend, ProcessView
+from capataz.control.protocol import (
+    API_VERSION,
+    RUNNING_STATES,
+    SIGNALLABLE_STATES,
+    DaemonState,
+    Fault,
+    ProcessState,
+    make_namespec,
+    split_namespec,
+)
+
+MAXINT = 2**31 - 1
+#: Faults whose detail is the name the client asked about, whatever the daemon said.
+_NAME_DETAIL = frozenset({
+    Fault.BAD_NAME, Fault.ALREADY_STARTED, Fault.SPAWN_ERROR, Fault.ABNORMAL_TERMINATION,
+    Fault.NOT_RUNNING, Fault.ALREADY_ADDED, Fault.STILL_RUNNING,
+})
+
+Struct = dict[str, Any]
+
+
+def capped(value: float) -> int:
+    """XML-RPC ints are 32-bit; timestamps saturate (until API 4 changes the type)."""
+    return max(-MAXINT - 1, min(MAXINT, int(value)))
+
+
+def describe(info: ProcessView) -> str:
+    """The ``description`` supervisorctl prints after the state."""
+    state = info.state
+    if state == ProcessState.RUNNING:
+        start = datetime.datetime(*time.gmtime(capped(info.start))[:6])
+        now = datetime.datetime(*time.gmtime(capped(info.now))[:6])
+        return f"pid {info.pid}, uptime {max(now - start, datetime.timedelta(0))}"
+    if state in (ProcessState.FATAL, ProcessState.BACKOFF):
+        return info.spawnerr or f'unknown error (try "tail {info.name}")'
+    if state in (ProcessState.STOPPED, ProcessState.EXITED):
+        if not info.start:
+            return "Not started"
+        return time.strftime("%b %d %I:%M %p", time.localtime(capped(info.stop)))
+    return ""
+
+
+def process_struct(info: ProcessView) -> Struct:
+    try:
+        statename = ProcessState(info.state).name
+    except ValueError:
+        statename = "UNKNOWN"
+    return {
+        "name": info.name,
+        "group": info.group,
+        "start": capped(info.start),
+        "stop": capped(info.stop),
+        "now": capped(info.now),
+        "state": int(info.state),
+        "statename": statename,
+        "spawnerr": info.spawnerr or "",
+        "exitstatus": info.exitstatus or 0,
+        "logfile": info.stdout_logfile or "",
+        "stdout_logfile": info.stdout_logfile or "",
+        "stderr_logfile": info.stderr_logfile or "",
+        "pid": info.pid,
+        "description": describe(info),
+    }
+
+
+def _config_value(value: object) -> object:
+    if value is AUTO:
+        return "auto"
+    return "none" if value is None else value
+
+
+def _uid(user: str | None) -> object:
+    if user is None:
+        return "none"
+    try:
+        return pwd.getpwnam(user).pw_uid
+    except KeyError:
+        return user
+
+
+def config_struct(group: GroupConfig, process: ProcessConfig, inuse: bool) -> Struct:
+    fields: Struct = {
+        "autostart": process.autostart, "directory": process.directory,
+        "uid": _uid(process.user), "command": process.command,
+        "exitcodes": list(process.exitcodes), "group": group.name,
+        "group_prio": group.priority, "inuse": inuse, "killasgroup": process.killasgroup,
+        "name": process.name, "process_prio": process.priority,
+        "redirect_stderr": process.redirect_stderr, "startretries": process.startretries,
+        "startsecs": process.startsecs, "stopsignal": int(process.stopsignal),
+        "stopwaitsecs": process.stopwaitsecs,
+        # Supervisor 4.3 reports an AUTO serverurl as "none" (it resolves it to None).
+        "serverurl": None if process.serverurl is AUTO else process.serverurl,
+    }
+    for channel, log in (("stdout", process.stdout), ("stderr", process.stderr)):
+        fields[f"{channel}_capture_maxbytes"] = log.capture_maxbytes
+        fields[f"{channel}_events_enabled"] = log.events_enabled
+        fields[f"{channel}_logfile"] = log.logfile
+        fields[f"{channel}_logfile_backups"] = log.backups
+        fields[f"{channel}_logfile_maxbytes"] = log.maxbytes
+        fields[f"{channel}_syslog"] = log.syslog
+    return {key: _config_value(value) for key, value in fields.items()}
+
+
+def signal_number(value: object) -> int:
+    """Supervisor's rule: a number, or a name with or without ``SIG``, any case."""
+    text = str(value).strip()
+    try:
+        number = int(text)
+    except ValueError:
+        name = text.upper() if text.upper().startswith("SIG") else "SIG" + text.upper()
+        member = getattr(signal.Signals, name, None)
+        if member is None:
+            raise RpcFault(Fault.BAD_SIGNAL, value) from None
+        return int(member)
+    if number not in {int(s) for s in signal.Signals} | {0, 1}:  # SIG_DFL, SIG_IGN count
+        raise RpcFault(Fault.BAD_SIGNAL, value)
+    return number
+
+
+def _result(info: ProcessView, fault: RpcFault | None) -> Struct:
+    return {
+        "name": info.name, "group": info.group,
+        "status": Fault.SUCCESS if fault is None else fault.code,
+        "description": "OK" if fault is None else fault.text,
+    }
+
+
+async def _named(name: str, work: Awaitable[Any]) -> Any:
+    """Await ``work``; a fault about the process carries ``name``, as Supervisor's do."""
+    try:
+        return await work
+    except RpcFault as fault:
+        if fault.code in _NAME_DETAIL:
+            raise RpcFault(fault.code, name) from None
+        raise
+
+
+class SupervisorApi:
+    """``supervisor.*``: one coroutine per method, in Supervisor's names."""
+
+    def __init__(self, backend: ControlBackend) -> None:
+        self.backend = backend
+
+    # ------------------------------------------------------------ helpers
+    def check_state(self) -> None:
+        if self.backend.daemon_state() < DaemonState.RUNNING:
+            raise RpcFault(Fault.SHUTDOWN_STATE)
+
+    def _lookup(self, name: str) -> tuple[str, ProcessView | None]:
+        """(group, process) for ``name``; process None for ``group:*``. BAD_NAME."""
+        group, process = split_namespec(name)
+        if not self.backend.has_group(group):
+            raise RpcFault(Fault.BAD_NAME, name)
+        if process is None:
+            return group, None
+        for info in self.backend.processes():
+            if info.group == group and info.name == process:
+                return group, info
+        raise RpcFault(Fault.BAD_NAME, name)
+
+    def _process(self, name: str) -> ProcessView:
+        _, info = self._lookup(name)
+        if info is None:
+            raise RpcFault(Fault.BAD_NAME, name)
+        return info
+
+    def _members(self, group: str | None) -> list[ProcessView]:
+        if group is not None and not self.backend.has_group(group):
+            raise RpcFault(Fault.BAD_NAME, group)
+        return [p for p in self.backend.processes() if group is None or p.group == group]
+
+    async def _each(
+        self, infos: Sequence[ProcessView], work: Callable[[str], Awaitable[Any]]
+    ) -> list[Struct]:
+        """Run ``work`` on every process at once; one result struct per process, in order."""
+
+        async def one(info: ProcessView) -> Struct:
+            namespec = make_namespec(info.group, info.name)
+            try:
+                await _named(namespec, work(namespec))
+            except RpcFault as fault:
+                return _result(info, fault)
+            return _result(info, None)
+
+        return list(await asyncio.gather(*(one(info) for info in infos)))
+
+    # ------------------------------------------------------------ the daemon
+    async def getAPIVersion(self) -> str:
+        return API_VERSION
+
+    getVersion = getAPIVersion
+
+    async def getSupervisorVersion(self) -> str:
+        return self.backend.version()
+
+    async def getIdentification(self) -> str:
+        return self.backend.identification()
+
+    async def getState(self) -> Struct:
+        code = self.backend.daemon_state()
+        return {"statecode": int(code), "statename": DaemonState(code).name}
+
+    async def getPID(self) -> int:
+        return self.backend.daemon_pid()
+
+    async def readLog(self, offset: int, length: int) -> str:
+        return logs.read_log(self.backend.main_logfile(), offset, length)
+
+    readMainLog = readLog
+
+    async def clearLog(self) -> bool:
+        self.backend.clear_main_log()
+        return True
+
+    async def shutdown(self) -> bool:
+        self.backend.shutdown()
+        return True
+
+    async def restart(self) -> bool:
+        self.backend.restart()
+        return True
+
+    # ------------------------------------------------------------ configuration
+    async def reloadConfig(self) -> list[list[list[str]]]:
+        added, changed, removed = self.backend.reload_config()
+        return [[list(added), list(changed), list(removed)]]
+
+    async def addProcessGroup(self, name: str) -> bool:
+        await _named(name, _now(self.backend.add_group, name))
+        return True
+
+    async def removeProcessGroup(self, name: str) -> bool:
+        await _named(name, _now(self.backend.remove_group, name))
+        return True
+
+    async def getAllConfigInfo(self) -> list[Struct]:
+        structs = [
+            config_struct(group, process, self.backend.has_group(group.name))
+            for group in self.backend.config_groups()
+            for process in group.processes
+        ]
+        return sorted(structs, key=lambda s: s["name"])
+
+    # ------------------------------------------------------------ start / stop / signal
+    async def startProcess(self, name: str, wait: bool = True) -> bool | list[Struct]:
+        group, info = self._lookup(name)
+        if info is None:
+            return await self.startProcessGroup(group, wait)
+        await _named(name, self.backend.start_process(info.namespec, bool(wait)))
+        return True
+
+    async def startProcessGroup(self, name: str, wait: bool = True) -> list[Struct]:
+        todo = [p for p in self._members(name) if p.state not in RUNNING_STATES]
+        return await self._each(todo, lambda n: self.backend.start_process(n, bool(wait)))
+
+    async def startAllProcesses(self, wait: bool = True) -> list[Struct]:
+        todo = [p for p in self._members(None) if p.state not in RUNNING_STATES]
+        return await self._each(todo, lambda n: self.backend.start_process(n, bool(wait)))
+
+    async def stopProcess(self, name: str, wait: bool = True) -> bool | list[Struct]:
+        group, info = self._lookup(name)
+        if info is None:
+            return await self.stopProcessGroup(group, wait)
+        await _named(name, self.backend.stop_process(info.namespec, bool(wait)))
+        return True
+
+    async def stopProcessGroup(self, name: str, wait: bool = True) -> list[Struct]:
+        todo = [p for p in self._members(name) if p.state in RUNNING_STATES]
+        return await self._each(todo, lambda n: self.backend.stop_process(n, bool(wait)))
+
+    async def stopAllProcesses(self, wait: bool = True) -> list[Struct]:
+        todo = [p for p in self._members(None) if p.state in RUNNING_STATES]
+        return await self._each(todo, lambda n: self.backend.stop_process(n, bool(wait)))
+
+    async def signalProcess(self, name: str, signal: str) -> bool | list[Struct]:
+        group, info = self._lookup(name)
+        if info is None:
+            return await self.signalProcessGroup(group, signal)
+        number = signal_number(signal)
+        await _named(name, _now(self.backend.signal_process, info.namespec, number))
+        return True
+
+    async def _signal_each(self, infos: list[ProcessView], signal: str) -> list[Struct]:
+        todo = [p for p in infos if p.state in SIGNALLABLE_STATES]
+
+        async def send(namespec: str) -> None:
+            self.backend.signal_process(namespec, signal_number(signal))
+
+        return await self._each(todo, send)
+
+    async def signalProcessGroup(self, name: str, signal: str) -> list[Struct]:
+        return await self._signal_each(self._members(name), signal)
+
+    async def signalAllProcesses(self, signal: str) -> list[Struct]:
+        return await self._signal_each(self._members(None), signal)
+
+    # ------------------------------------------------------------ information
+    async def getProcessInfo(self, name: str) -> Struct:
+        return process_struct(self._process(name))
+
+    async def getAllProcessInfo(self) -> list[Struct]:
+        infos = sorted(self.backend.processes(), key=lambda p: (p.group, p.name))
+        return [process_struct(info) for info in infos]
+
+    # ------------------------------------------------------------ process logs
+    def _logfile(self, name: str, channel: str) -> str | None:
+        info = self._process(name)
+        return self.backend.logfile(info.namespec, channel)
+
+    async def readProcessStdoutLog(self, name: str, offset: int, length: int) -> str:
+        return logs.read_log(self._logfile(name, "stdout"), offset, length)
+
+    readProcessLog = readProcessStdoutLog
+
+    async def readProcessStderrLog(self, name: str, offset: int, length: int) -> str:
+        return logs.read_log(self._logfile(name, "stderr"), offset, length)
+
+    async def tailProcessStdoutLog(self, name: str, offset: int, length: int) -> list[object]:
+        return logs.tail_log(self._logfile(name, "stdout"), offset, length)
+
+    tailProcessLog = tailProcessStdoutLog
+
+    async def tailProcessStderrLog(self, name: str, offset: int, length: int) -> list[object]:
+        return logs.tail_log(self._logfile(name, "stderr"), offset, length)
+
+    async def clearProcessLogs(self, name: str) -> bool:
+        info = self._process(name)
+        try:
+            self.backend.clear_process_logs(info.namespec)
+        except RpcFault as fault:
+            raise RpcFault(fault.code, name) from None
+        return True
+
+    clearProcessLog = clearProcessLogs
+
+    async def clearAllProcessLogs(self) -> list[Struct]:
+        return await self._each(self._members(None), self.clearProcessLogs)
+
+    # ------------------------------------------------------------ talking to processes
+    async def sendProcessStdin(self, name: str, chars: str) -> bool:
+        if not isinstance(chars, str | bytes):
+            raise RpcFault(Fault.INCORRECT_PARAMETERS, chars)
+        data = chars.encode() if isinstance(chars, str) else chars
+        info = self._process(name)
+        try:
+            self.backend.send_stdin(info.namespec, data)
+        except RpcFault as fault:
+            raise RpcFault(fault.code, name) from None
+        return True
+
+    async def sendRemoteCommEvent(self, type: str, data: str) -> bool:
+        self.backend.send_remote_comm_event(str(type), str(data))
+        return True
+
+
+async def _now(function: Callable[..., None], *args: object) -> None:
+    """A synchronous backend call as an awaitable, so ``_named`` can wrap it."""
+    function(*args)
