@@ -125,16 +125,19 @@ class Signer:
         self,
         credentials: SigningCredentials,
         algorithm: SignatureAlgorithm = SignatureAlgorithm.RSA_SHA1,
+        *,
+        signature_id: str = SIGNATURE_ID,
     ) -> None:
         self._credentials = credentials
         self.algorithm = algorithm
+        self.signature_id = signature_id
 
     def sign(self, unsigned: bytes) -> SignedXml:
         document = xmlsafe.parse(unsigned, "the document to sign")
         slot = _empty_extension_content(document)
         sign_method, digest_method = _METHODS[self.algorithm]
         signature = xmlsec.template.create(
-            document, xmlsec.constants.TransformInclC14N, sign_method, id=SIGNATURE_ID, ns="ds"
+            document, xmlsec.constants.TransformInclC14N, sign_method, id=self.signature_id, ns="ds"
         )
         slot.append(signature)
         reference = xmlsec.template.add_reference(signature, digest_method, uri="")

@@ -1,0 +1,293 @@
+"""The SUNAT service: build and sign once, send the same bytes until an answer is final.
+
+Plain async code, no queue in sight: the queue jobs in ``jobs.py`` are thin wrappers
+that turn a ``Result`` into "done", "retry later" or "fail and alert".
+
+Idempotency is by document key. ``prepare`` stores the signed bytes the first time and
+refuses a *different* document under the same key; ``send`` claims the key with one
+guarded UPDATE, so a duplicate dispatch or a retried worker either finds the final
+answer already stored or resends exactly the stored bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+from facturacion.cdr import Cdr, read_cdr_zip
+from facturacion.client import ConsultStatus, TicketStatus
+from facturacion.errors import (
+    DocumentConflictError,
+    SunatFaultError,
+    TransportError,
+    UnreadableResponseError,
+)
+from facturacion.model import Comprobante
+from facturacion.outcome import Outcome, Symptom, classify, rule_for
+from facturacion.packaging import BILL_NAME, make_zip
+from facturacion.signing import Signer
+from facturacion.store import DocumentStore, State, StoredDocument
+from facturacion.summaries import DailySummary, VoidCommunication
+from facturacion.ubl import render
+
+Document = Comprobante | DailySummary | VoidCommunication
+
+# Delay before the n-th getStatus poll of a ticket: seconds first, then minutes.
+POLL_SCHEDULE: Final = (5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+
+_OUTCOME_STATE: Final = {
+    Outcome.ACCEPTED: State.ACCEPTED,
+    Outcome.OBSERVED: State.OBSERVED,
+    Outcome.REJECTED: State.REJECTED,
+    Outcome.DUPLICATE: State.DUPLICATE,
+    Outcome.CONFIGURATION: State.CONFIGURATION,
+    Outcome.TRANSIENT: State.PENDING,
+    Outcome.UNKNOWN: State.UNKNOWN,
+}
+_STATE_OUTCOME: Final = {state: outcome for outcome, state in _OUTCOME_STATE.items()} | {
+    State.PREPARED: Outcome.TRANSIENT,
+    State.SENDING: Outcome.TRANSIENT,
+    State.TICKET: Outcome.TRANSIENT,
+    State.VOIDED: Outcome.ACCEPTED,
+}
+_SENDABLE: Final = frozenset(
+    {State.PREPARED, State.PENDING, State.UNKNOWN, State.CONFIGURATION, State.DUPLICATE}
+)
+
+
+def poll_delay(polls: int) -> float:
+    return POLL_SCHEDULE[min(max(polls, 1), len(POLL_SCHEDULE)) - 1]
+
+
+class SunatApi(Protocol):
+    """What the service needs from a SUNAT client (``SunatClient`` or a test double)."""
+
+    async def send_bill(self, file_name: str, zip_bytes: bytes) -> bytes: ...
+    async def send_summary(self, file_name: str, zip_bytes: bytes) -> str: ...
+    async def get_status(self, ticket: str) -> TicketStatus: ...
+    async def get_status_cdr(
+        self, ruc: str, document_type: str, series: str, number: int
+    ) -> ConsultStatus: ...
+
+
+@dataclass(frozen=True)
+class Result:
+    """Where a document stands after one call; ``retry`` says whether to try again."""
+
+    key: str
+    state: State
+    outcome: Outcome
+    code: int | None
+    message: str
+    notes: tuple[str, ...]
+    ticket: str | None
+    cdr_zip: bytes | None
+    polls: int = 0
+
+    @property
+    def retry(self) -> bool:
+        return self.outcome in {Outcome.TRANSIENT, Outcome.UNKNOWN}
+
+    def cdr(self) -> Cdr | None:
+        return None if self.cdr_zip is None else read_cdr_zip(self.cdr_zip)
+
+    @classmethod
+    def of(cls, stored: StoredDocument, message: str | None = None) -> Result:
+        return cls(
+            key=stored.key,
+            state=stored.state,
+            outcome=_STATE_OUTCOME[stored.state],
+            code=stored.response_code,
+            message=stored.message if message is None else message,
+            notes=stored.notes,
+            ticket=stored.ticket,
+            cdr_zip=stored.cdr_zip,
+            polls=stored.polls,
+        )
+
+
+class SunatService:
+    def __init__(
+        self,
+        store: DocumentStore,
+        signer: Signer,
+        client: SunatApi,
+        *,
+        can_consult: bool = False,
+        claim_timeout: float = 300.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """``clock`` is wall time on purpose: claims are compared across worker processes.
+
+        ``claim_timeout`` must exceed the client's read timeout: a claim older than it
+        belongs to a worker that died mid-send.
+        """
+        self.store = store
+        self.signer = signer
+        self.client = client
+        self.can_consult = can_consult
+        self.claim_timeout = claim_timeout
+        self._clock = clock
+
+    # ------------------------------------------------------------------ prepare
+    def prepare(self, document: Document) -> StoredDocument:
+        """Build and sign once; a second call with the same document returns the stored one."""
+        unsigned = render(document)
+        fingerprint = hashlib.sha256(unsigned).hexdigest()
+        existing = self.store.find(document.key)
+        if existing is None:
+            signed = self.signer.sign(unsigned)
+            existing = self.store.insert_if_absent(
+                document.key,
+                fingerprint,
+                signed.xml,
+                make_zip(document.key, signed.xml),
+                signed.digest_value,
+            )
+        if existing.fingerprint != fingerprint:
+            raise DocumentConflictError(
+                f"{document.key} was already signed with different content; SUNAT keeps the "
+                "first document under a number, so issue this one under a new number"
+            )
+        return existing
+
+    # ------------------------------------------------------------------ facturas, boletas, notes
+    async def send(self, key: str) -> Result:
+        """Send a prepared bill (01/03/07/08) and record SUNAT's answer."""
+        before = self.store.get(key)
+        if before.state.is_final:
+            return Result.of(before)
+        now = self._clock()
+        if not self.store.claim(key, _SENDABLE, now, now - self.claim_timeout):
+            return self._busy(key)
+        if before.state in {State.UNKNOWN, State.DUPLICATE, State.SENDING}:
+            reconciled = await self._reconcile(key)
+            if reconciled is not None:
+                return reconciled
+        try:
+            cdr_zip = await self.client.send_bill(f"{key}.zip", before.zip)
+        except SunatFaultError as fault:
+            return await self._on_fault(key, fault)
+        except TransportError as failure:
+            return self._on_transport(key, failure)
+        return self._on_cdr(key, cdr_zip)
+
+    def _busy(self, key: str) -> Result:
+        current = self.store.get(key)
+        if current.state.is_final:
+            return Result.of(current)
+        return Result.of(current, f"another worker is sending {key}; try again later")
+
+    async def _on_fault(self, key: str, fault: SunatFaultError) -> Result:
+        if fault.code is None:
+            return self._record(
+                key, Outcome.TRANSIENT, None, f"fault without a code: {fault.message}"
+            )
+        outcome = classify(code=fault.code)
+        if outcome is Outcome.DUPLICATE:
+            reconciled = await self._reconcile(key)
+            if reconciled is not None:
+                return reconciled
+        return self._record(key, outcome, fault.code, fault.message)
+
+    def _on_transport(self, key: str, failure: TransportError) -> Result:
+        outcome = classify(symptom=Symptom(failure.symptom))
+        return self._record(key, outcome, None, str(failure))
+
+    def _on_cdr(self, key: str, cdr_zip: bytes) -> Result:
+        try:
+            cdr = read_cdr_zip(cdr_zip)
+        except UnreadableResponseError as error:
+            # SUNAT processed it but we cannot read why: keep the bytes, query later.
+            self.store.record(key, State.UNKNOWN, message=str(error), cdr_zip=cdr_zip)
+            return Result.of(self.store.get(key))
+        return self._record_cdr(key, cdr)
+
+    def _record_cdr(self, key: str, cdr: Cdr) -> Result:
+        outcome = classify(code=cdr.response_code, observations=len(cdr.notes))
+        notes = tuple(f"{note.code or ''} - {note.text}".strip(" -") for note in cdr.notes)
+        stored = self.store.record(
+            key,
+            _OUTCOME_STATE[outcome],
+            code=cdr.response_code,
+            message=cdr.description,
+            notes=notes,
+            cdr_zip=cdr.zip_bytes,
+        )
+        return Result.of(stored)
+
+    def _record(self, key: str, outcome: Outcome, code: int | None, message: str) -> Result:
+        action = rule_for(code=code) if code is not None else None
+        text = message if action is None else f"{message} -> {action.action}"
+        return Result.of(self.store.record(key, _OUTCOME_STATE[outcome], code=code, message=text))
+
+    async def _reconcile(self, key: str) -> Result | None:
+        """Ask billConsultService what SUNAT holds under this number (facturas and notes)."""
+        name = BILL_NAME.fullmatch(key)
+        if not self.can_consult or name is None or not name["series"].startswith("F"):
+            return None
+        try:
+            status = await self.client.get_status_cdr(
+                name["ruc"], name["type"], name["series"], int(name["number"])
+            )
+        except (SunatFaultError, TransportError):
+            return None
+        if status.code in {"0001", "0002"} and status.content:
+            try:
+                return self._record_cdr(key, read_cdr_zip(status.content))
+            except UnreadableResponseError:
+                return None
+        if status.code == "0003":
+            return Result.of(self.store.record(key, State.VOIDED, message=status.message))
+        return None  # 0011 not found, or no CDR: resend the same bytes
+
+    # ------------------------------------------------------------------ RC and RA
+    async def send_summary(self, key: str) -> Result:
+        """Send an RC/RA once, keep its ticket before anything else, then poll once."""
+        before = self.store.get(key)
+        if before.state.is_final:
+            return Result.of(before)
+        if before.ticket is None:
+            now = self._clock()
+            if not self.store.claim(key, _SENDABLE, now, now - self.claim_timeout):
+                return self._busy(key)
+            try:
+                ticket = await self.client.send_summary(f"{key}.zip", before.zip)
+            except SunatFaultError as fault:
+                outcome = (
+                    classify(symptom=Symptom.SERVER_ERROR)
+                    if fault.code is None
+                    else classify(code=fault.code)
+                )
+                return self._record(key, outcome, fault.code, fault.message)
+            except TransportError as failure:
+                return self._on_transport(key, failure)
+            self.store.keep_ticket(key, ticket)
+        return await self.poll(key)
+
+    async def poll(self, key: str) -> Result:
+        """One getStatus call for the stored ticket: 98 pending, 0 or 99 final."""
+        stored = self.store.get(key)
+        if stored.state.is_final or stored.ticket is None:
+            return Result.of(stored)
+        polls = self.store.count_poll(key)
+        try:
+            status = await self.client.get_status(stored.ticket)
+        except SunatFaultError as fault:
+            if fault.code is not None and classify(code=fault.code) is Outcome.CONFIGURATION:
+                return self._record(key, Outcome.CONFIGURATION, fault.code, fault.message)
+            return Result.of(self.store.get(key), f"getStatus failed, ticket kept: {fault}")
+        except TransportError as failure:
+            return Result.of(self.store.get(key), f"getStatus failed, ticket kept: {failure}")
+        if status.code == 98 or status.content is None:
+            return Result.of(
+                self.store.get(key), f"ticket {stored.ticket} in process (poll {polls})"
+            )
+        try:
+            cdr = read_cdr_zip(status.content)
+        except UnreadableResponseError as error:
+            return Result.of(self.store.get(key), f"ticket {stored.ticket}: {error}")
+        return self._record_cdr(key, cdr)

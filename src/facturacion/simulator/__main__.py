@@ -1,0 +1,7 @@
+"""``python -m facturacion.simulator``."""
+
+import sys
+
+from facturacion.simulator.cli import main
+
+sys.exit(main())
