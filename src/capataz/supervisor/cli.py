@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib
 import os
 import re
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import Any
 
 from capataz import __version__, exitcodes
+from capataz.config import load
 from capataz.config.errors import ConfigError
 from capataz.config.model import Config
 from capataz.supervisor.errors import DaemonSetupError
@@ -46,32 +46,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="validate the configuration, print the processes and warnings, start nothing",
     )
     return parser
-
-
-def default_config_paths(executable: str = sys.argv[0]) -> list[str]:
-    """Where supervisord looks when ``-c`` is not given, in its order."""
-    here = os.path.dirname(os.path.abspath(executable))
-    return [
-        os.path.join(here, "..", "etc", "supervisord.conf"),
-        os.path.join(here, "..", "supervisord.conf"),
-        os.path.join(os.getcwd(), "supervisord.conf"),
-        os.path.join(os.getcwd(), "etc", "supervisord.conf"),
-        "/etc/supervisord.conf",
-        "/etc/supervisor/supervisord.conf",
-    ]
-
-
-def find_config(given: str | None) -> str:
-    if given:
-        return given
-    for candidate in default_config_paths():
-        if os.path.exists(candidate):
-            return candidate
-    raise DaemonSetupError(
-        "no configuration file found (looked in: "
-        + ", ".join(default_config_paths())
-        + "); give one with -c FILE"
-    )
 
 
 _SIZE = re.compile(r"^(\d+)\s*(KB|MB|GB)?$", re.IGNORECASE)
@@ -118,13 +92,10 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
     return found
 
 
-def config_loader(changes: dict[str, Any]) -> Callable[[str], Config]:
+def config_loader(changes: dict[str, Any]) -> Callable[[str | None], Config]:
     """``capataz.config.load`` with the command line's overrides applied after each read."""
-    # Looked up at call time: the reader is its own module and the daemon only
-    # needs its one public function.
-    load = cast(Callable[[str], Config], importlib.import_module("capataz.config").load)
 
-    def read(path: str) -> Config:
+    def read(path: str | None) -> Config:
         config = load(path)
         return dataclasses.replace(
             config, supervisord=dataclasses.replace(config.supervisord, **changes)
@@ -142,9 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from capataz.supervisor import daemon
 
     try:
-        path = find_config(args.configuration)
         loader = config_loader(overrides(args))
-        config = loader(path)
+        config = loader(args.configuration)  # None: searched where supervisord looks
         daemon.run(config, loader)
     except ConfigError as exc:
         print(f"capatazd: {exc}", file=sys.stderr)

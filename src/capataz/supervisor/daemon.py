@@ -15,8 +15,10 @@ import pwd
 import re
 import resource
 import signal
+import tempfile
 from collections.abc import Callable
 
+from capataz.config import defaults
 from capataz.config.model import Config, SupervisordConfig
 from capataz.supervisor import linux, mainlog
 from capataz.supervisor.errors import DaemonSetupError
@@ -75,6 +77,29 @@ def clear_auto_logs(childlogdir: str, identifier: str) -> None:
                 os.remove(os.path.join(childlogdir, name))
 
 
+def make_default_dirs(settings: SupervisordConfig) -> None:
+    """Create capatazd's own default directories (0700) for the log, pid file and AUTO logs.
+
+    Only those: a directory the configuration names must exist already, as in
+    Supervisor, so a typo is reported instead of silently creating a tree.
+    """
+    ours = {
+        defaults.runtime_dir(os.environ, os.getuid(), tempfile.gettempdir()),
+        defaults.state_dir(os.environ, os.getuid()),
+    }
+    wanted = {settings.childlogdir, os.path.dirname(settings.pidfile)}
+    if settings.logfile:
+        wanted.add(os.path.dirname(settings.logfile))
+    for directory in wanted & ours:
+        try:
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+        except OSError as exc:
+            raise DaemonSetupError(
+                f"can't create {directory}: {exc.strerror}; create it or set the paths "
+                "in [supervisord]"
+            ) from None
+
+
 def daemonize(directory: str | None) -> None:
     """Fork into the background, leave the terminal's session, point 0-2 at /dev/null."""
     if os.fork() != 0:
@@ -108,6 +133,7 @@ def run(
     """Set the process up and supervise until a stop signal; raises ``DaemonSetupError``."""
     settings = config.supervisord
     os.umask(settings.umask)
+    make_default_dirs(settings)
     raise_limits(settings)
     if settings.user:
         drop_privileges(settings.user)

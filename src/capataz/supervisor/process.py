@@ -79,6 +79,8 @@ class Process:
         self.killing = False
         self.stdin: int | None = None
         self._timer: Timer | None = None
+        self._group_timer: Timer | None = None
+        self._kill_deadline = 0.0
         self._waiters: list[asyncio.Future[None]] = []
 
     @property
@@ -205,6 +207,8 @@ class Process:
         if self.killing or self.state is S.UNKNOWN:
             self.killing = False
             self.exitstatus = exitstatus
+            if self.config.killasgroup:
+                self._finish_group_later(pid)
             level = logging.INFO if expected else logging.WARNING
             log.log(level, "stopped: %s (%s)", self.name, how)
             self._transition(S.STOPPED, pid=pid)
@@ -255,6 +259,7 @@ class Process:
             )
         as_group = self.config.killasgroup if self.state is S.STOPPING else self.config.stopasgroup
         self.killing = True
+        self._kill_deadline = self._clock.monotonic() + self.config.stopwaitsecs
         self._schedule(self.config.stopwaitsecs, self._escalate)
         self._transition(S.STOPPING)
         log.debug(
@@ -262,6 +267,26 @@ class Process:
             self.name, self.pid, "process group " if as_group else "", _signame(signum),
         )
         return self._send(-self.pid if as_group else self.pid, signum)
+
+    def _finish_group_later(self, pgid: int) -> None:
+        # Supervisor stops here: once the group leader is reaped, members that
+        # ignored the stop signal live on as orphans (its issue #1101). They get
+        # the rest of stopwaitsecs, then the SIGKILL killasgroup promised.
+        def kill_leftovers() -> None:
+            self._group_timer = None
+            try:
+                self._spawner.kill(-pgid, 0)
+            except OSError:
+                return  # the whole group is gone
+            log.warning("killing what is left of %r's process group %d with SIGKILL",
+                        self.name, pgid)
+            with contextlib.suppress(OSError):
+                self._spawner.kill(-pgid, signal.SIGKILL)
+
+        if self._group_timer is not None:
+            self._group_timer.cancel()
+        delay = self._kill_deadline - self._clock.monotonic()
+        self._group_timer = self._clock.call_later(delay, kill_leftovers)
 
     def _escalate(self) -> None:
         self._timer = None
@@ -309,6 +334,9 @@ class Process:
     def close(self) -> None:
         """Forget timers and the stdin pipe (the process is being removed)."""
         self._cancel_timer()
+        if self._group_timer is not None:
+            self._group_timer.cancel()
+            self._group_timer = None
         self._close_stdin()
 
     # ------------------------------------------------------------ reporting

@@ -28,6 +28,11 @@ class Reaper:
     def install(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         loop.add_signal_handler(signal.SIGCHLD, self.reap)
+        # Hundreds of children exiting at once fill the loop's wakeup pipe. That
+        # is harmless (one byte per signal number is enough to run the handler,
+        # which reaps every child), so Python should not warn about it.
+        wakeup_fd = signal.set_wakeup_fd(-1)
+        signal.set_wakeup_fd(wakeup_fd, warn_on_full_buffer=False)
         self.reap()  # children that exited before the handler existed
 
     def uninstall(self) -> None:

@@ -589,11 +589,12 @@ class Supervisor:
                     process.give_up()
             waiting = [p for p in group.processes.values() if not p.stopped]
             while waiting:
+                # Said at once, then every 3 s while it lasts, as Supervisor does.
                 log.info("waiting for %s to die", ", ".join(p.name for p in waiting))
-                await asyncio.wait(
-                    [asyncio.ensure_future(p.changed()) for p in waiting], timeout=3,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
+                changes = [asyncio.ensure_future(p.changed()) for p in waiting]
+                await asyncio.wait(changes, timeout=3)
+                for change in changes:
+                    change.cancel()
                 waiting = [p for p in waiting if not p.stopped]
 
     def close(self) -> None:
