@@ -364,3 +364,28 @@ def test_same_meaning_as_supervisor(source: Path, oracle: Any, tmp_path: Path) -
     assert [g["name"] for g in ours["groups"]] == [g["name"] for g in theirs["groups"]]
     for mine, real in zip(ours["groups"], theirs["groups"], strict=True):
         assert mine == real
+
+
+CTL_FILES = [p for p in FILES if "[supervisorctl]" in p.read_text(encoding="utf-8")]
+
+
+@pytest.mark.parametrize("source", CTL_FILES, ids=[p.stem for p in CTL_FILES])
+def test_supervisorctl_section_as_supervisorctl_reads_it(
+    source: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """[supervisorctl] gives the same server URL, credentials, prompt and history file."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", ENVIRON["HOME"])
+    client = supervisor_options.ClientOptions()
+    client.environ_expansions = {f"ENV_{k}": v for k, v in ENVIRON.items()}
+    client.configfile = str(source)
+    client.process_config(do_usage=False)
+    ctl = load(str(source), environ=ENVIRON, host_node_name=NODE).supervisorctl
+    theirs = (
+        client.serverurl,
+        client.username,
+        client.password,
+        client.prompt,
+        client.history_file,
+    )
+    assert (ctl.serverurl, ctl.username, ctl.password, ctl.prompt, ctl.history_file) == theirs

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from capataz.config import Config, ConfigError
+from capataz.config import Config, ConfigError, default_control_socket
 
 Reader = Callable[..., Config]
 
@@ -222,3 +222,42 @@ def test_options_of_every_section_are_checked(read: Reader) -> None:
     assert "did you mean logfile?" in text
     assert "did you mean chmod?" in text
     assert "did you mean programs?" in text
+
+
+def test_default_control_socket_places() -> None:
+    """The default socket: /run/capataz as root, XDG_RUNTIME_DIR, else a per-uid temp dir."""
+    assert default_control_socket({}, 0, "/tmp") == "/run/capataz/capatazd.sock"
+    assert (
+        default_control_socket({"XDG_RUNTIME_DIR": "/run/user/7"}, 7, "/tmp")
+        == "/run/user/7/capataz/capatazd.sock"
+    )
+    assert (
+        default_control_socket({"XDG_RUNTIME_DIR": "rel"}, 7, "/t") == "/t/capataz-7/capatazd.sock"
+    )
+    assert default_control_socket().endswith("/capatazd.sock")
+
+
+def test_state_dir_honours_xdg_state_home(read: Reader) -> None:
+    """XDG_STATE_HOME, when absolute, holds the daemon log of a snippet file."""
+    config = read("[program:w]\ncommand=x\n", environ={"XDG_STATE_HOME": "/state"})
+    assert config.supervisord.logfile == "/state/capataz/capatazd.log"
+
+
+def test_second_unix_server_and_unknown_chown_user(read: Reader) -> None:
+    """Only the first UNIX socket is served (warned); an unknown chown user warns."""
+    config = read(
+        "[unix_http_server]\nfile=/tmp/a.sock\nchown=ghost\n[unix_http_server:b]\nfile=/tmp/b.sock\n"
+    )
+    assert config.control_socket() == "/tmp/a.sock"
+    text = "\n".join(str(w) for w in config.warnings)
+    assert "serves only the first UNIX socket" in text
+    assert "user 'ghost' does not exist" in text
+
+
+def test_fcgi_program_inside_a_group_warns(read: Reader) -> None:
+    """A grouped FastCGI program loses its socket in Supervisor; we say so."""
+    config = read(
+        "[group:g]\nprograms=f\n[fcgi-program:f]\ncommand=x\nsocket=tcp://localhost:9000\n"
+    )
+    assert config.groups[0].kind.value == "program"
+    assert any("without their socket" in str(w) for w in config.warnings)
