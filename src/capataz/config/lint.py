@@ -10,8 +10,8 @@ from __future__ import annotations
 import difflib
 
 from capataz.config.context import ReadContext
+from capataz.config.groups import PREFIXES
 from capataz.config.options import SECTION_OPTIONS, known_options
-from capataz.config.programs import PREFIXES
 
 _PLUGIN_PREFIXES = ("rpcinterface:", "ctlplugin:")
 _SERVER_PREFIXES = ("unix_http_server", "inet_http_server")

@@ -96,6 +96,8 @@ PROCESS_OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("socket_mode", values.octal, None, G, _FCGI),
 )
 OPTIONS_BY_NAME = {spec.name: spec for spec in PROCESS_OPTIONS}
+#: The options every process section reads once, before its processes.
+SECTION_SCOPED = tuple(spec for spec in PROCESS_OPTIONS if spec.scope is Scope.SECTION)
 
 
 def known_options(kind: GroupKind) -> frozenset[str]:

@@ -4,8 +4,14 @@ The reader accepts every file Supervisor 4.3.0 accepts and gives it the same
 meaning; its options, defaults and ``%(x)s`` names are in ``options.py`` and
 ``sections.py``. Deliberate differences, each in the user's favour:
 
-* a file without ``[supervisord]`` (a ``conf.d`` snippet) is accepted and run
-  with per-user defaults (``defaults.py``); Supervisor refuses it;
+* a file without ``[supervisord]`` (a ``conf.d`` snippet, like the seed's) is
+  accepted; Supervisor refuses it. It runs with per-user defaults (``defaults.py``,
+  ``docs/configuration.md``): socket and pid file in ``/run/capataz`` (root) or
+  ``$XDG_RUNTIME_DIR/capataz``, daemon log and AUTO child logs in
+  ``/var/log/capataz`` (root) or ``$XDG_STATE_HOME/capataz``. With
+  ``[supervisord]`` every default is Supervisor's (log and pid file in the working
+  directory, child logs in the temporary directory); the control socket is
+  ``[unix_http_server] file`` or, without one, the same default socket;
 * facts about this machine (a ``user=`` that does not exist, a log directory
   that is missing) are warnings, not errors, so a file can be checked on a
   machine other than the one it is for;
@@ -29,11 +35,11 @@ from collections.abc import Mapping
 from capataz.config import defaults
 from capataz.config.context import ReadContext
 from capataz.config.errors import ConfigError
+from capataz.config.groups import read_process_groups
 from capataz.config.host import Host
 from capataz.config.ini import IniDocument
 from capataz.config.lint import lint
 from capataz.config.model import Config
-from capataz.config.programs import read_process_groups
 from capataz.config.sections import (
     CTL_FACTORY_KEY,
     RPC_FACTORY_KEY,
