@@ -38,6 +38,9 @@ class IniValue:
     text: str
     file: str
     line: int
+    #: The inline comment cut from the option's line, if any: ``bash -c 'a ; b'``
+    #: loses `` ; b'`` to it, and a warning can show what was lost.
+    comment: str | None = None
 
 
 @dataclass(slots=True)
@@ -55,6 +58,7 @@ class _Pending:
     lines: list[str]
     file: str
     line: int
+    comment: str | None
 
 
 def _comment_start(line: str) -> int | None:
@@ -133,8 +137,9 @@ class IniDocument:
                 if match is None:
                     continue
             option = match.group("option").rstrip().lower()
+            cut = line[comment:].rstrip("\n") if comment else None
             pending[(section_name, option)] = _Pending(
-                [match.group("value").strip()], filename, number
+                [match.group("value").strip()], filename, number, cut
             )
             current[option] = IniValue("", filename, number)
         if bad_line is not None:
@@ -155,7 +160,7 @@ class IniDocument:
                 collected.line,
             ):
                 text = "\n".join(collected.lines).rstrip()
-                target[name] = IniValue(text, collected.file, collected.line)
+                target[name] = IniValue(text, collected.file, collected.line, collected.comment)
 
     def _open_section(self, name: str, filename: str, line: int) -> dict[str, IniValue]:
         if name == DEFAULT_SECTION:

@@ -8,9 +8,12 @@ and suggest the closest known name.
 from __future__ import annotations
 
 import difflib
+import shlex
+from collections.abc import Sequence
 
 from capataz.config.context import ReadContext
 from capataz.config.groups import PREFIXES
+from capataz.config.model import GroupConfig, ProcessConfig
 from capataz.config.options import SECTION_OPTIONS, known_options
 
 _PLUGIN_PREFIXES = ("rpcinterface:", "ctlplugin:")
@@ -81,3 +84,59 @@ def lint(ctx: ReadContext) -> None:
                     section,
                     value,
                 )
+
+
+def lint_processes(ctx: ReadContext, groups: Sequence[GroupConfig]) -> None:
+    """Warn about what makes a valid file fail at run time."""
+    group_names: set[str] = set()
+    for group in groups:
+        if group.name in group_names:
+            ctx.warn(
+                f"two process groups are named {group.name!r}; capatazd keeps only one",
+                group.source.section if group.source else group.name,
+            )
+        group_names.add(group.name)
+        process_names: set[str] = set()
+        for process in group.processes:
+            section = process.source.section if process.source else group.name
+            if process.name in process_names:
+                ctx.warn(
+                    f"two processes of group {group.name!r} are named {process.name!r}; "
+                    "make process_name unique (add %(process_num)d)",
+                    section,
+                )
+            process_names.add(process.name)
+            _lint_command(ctx, section, process)
+            _lint_device_logs(ctx, section, process)
+
+
+def _lint_command(ctx: ReadContext, section: str, process: ProcessConfig) -> None:
+    value = ctx.raw(section, "command")
+    try:
+        words = shlex.split(process.command)
+    except ValueError:
+        lost = ""
+        if value is not None and value.comment:
+            lost = (
+                f"; note that {value.comment.strip()!r} was read as a comment, because ';' or "
+                "'#' after whitespace starts one: remove the space before it"
+            )
+        ctx.warn(
+            f"the command has an unclosed quote, so the process cannot start{lost}",
+            section,
+            value,
+        )
+        return
+    if not words:
+        ctx.warn("the command is empty, so the process cannot start", section, value)
+
+
+def _lint_device_logs(ctx: ReadContext, section: str, process: ProcessConfig) -> None:
+    for channel, log in (("stdout", process.stdout), ("stderr", process.stderr)):
+        if isinstance(log.logfile, str) and log.logfile.startswith("/dev/") and log.maxbytes:
+            ctx.warn(
+                f"{channel}_logfile={log.logfile} cannot be rotated; set "
+                f"{channel}_logfile_maxbytes=0 (otherwise every write logs 'Illegal seek')",
+                section,
+                ctx.raw(section, f"{channel}_logfile"),
+            )

@@ -38,7 +38,7 @@ from capataz.config.errors import ConfigError
 from capataz.config.groups import read_process_groups
 from capataz.config.host import Host
 from capataz.config.ini import IniDocument
-from capataz.config.lint import lint
+from capataz.config.lint import lint, lint_processes
 from capataz.config.model import Config
 from capataz.config.sections import (
     CTL_FACTORY_KEY,
@@ -195,6 +195,7 @@ def parse_text(
     inet_http_servers = read_inet_http_servers(ctx)
     ctlplugins = read_plugins(ctx, "ctlplugin:", CTL_FACTORY_KEY)
     lint(ctx)
+    lint_processes(ctx, groups)
     runtime = defaults.runtime_dir(host.environ, host.uid, host.tempdir)
     runtime_dirs: list[str] = [] if unix_http_server else [runtime]
     if not has_supervisord:

@@ -339,3 +339,29 @@ def test_option_table_is_the_one_source() -> None:
     for spec in PROCESS_OPTIONS:
         if spec.default is not None and spec.name != "process_name":
             spec.convert(spec.default)
+
+
+def test_run_time_failures_are_warned(read: Reader) -> None:
+    """An unclosed quote (often a ' ;' read as a comment), an empty command, a rotated
+    /dev/stdout, and duplicate names are warnings: Supervisor accepts them, then fails."""
+    config = read(
+        "[program:cut]\ncommand=bash -c 'sleep 1 ; echo done'\n"
+        "[program:empty]\ncommand=\n"
+        "[program:dev]\ncommand=x\nstdout_logfile=/dev/stdout\n"
+        "[program:same]\ncommand=x\n[eventlistener:same]\ncommand=x\nevents=TICK_5\n"
+    )
+    text = "\n".join(str(w) for w in config.warnings)
+    assert "unclosed quote" in text
+    assert '"; echo done\'" was read as a comment' in text
+    assert "command is empty" in text
+    assert "stdout_logfile_maxbytes=0" in text
+    assert "two process groups are named 'same'" in text
+
+
+def test_duplicate_process_names_in_a_group(read: Reader) -> None:
+    """Two programs of one [group:x] with the same process name are warned about."""
+    config = read(
+        "[group:g]\nprograms=a,b\n[program:a]\ncommand=x\nprocess_name=worker\n"
+        "[program:b]\ncommand=y\nprocess_name=worker\n"
+    )
+    assert any("two processes of group 'g' are named 'worker'" in str(w) for w in config.warnings)
