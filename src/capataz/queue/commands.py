@@ -59,10 +59,11 @@ def work(args: argparse.Namespace) -> int:
     backend = _backend(args)
     clock = SystemClock()
     worker = Worker(backend, options, clock=clock, output=Output(clock, json_lines=args.json))
-    worker.install_signal_handlers()
+    restore_signals = worker.install_signal_handlers()
     try:
         return worker.run()
     finally:
+        restore_signals()
         backend.close()
 
 

@@ -107,11 +107,24 @@ class Worker:
     def resume(self) -> None:
         self.paused = False
 
-    def install_signal_handlers(self) -> None:
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
-            signal.signal(sig, lambda *_: self.request_stop())
-        signal.signal(signal.SIGUSR2, lambda *_: self.pause())
-        signal.signal(signal.SIGCONT, lambda *_: self.resume())
+    def install_signal_handlers(self) -> Callable[[], None]:
+        """Route the worker's signals to its flags; return a function restoring the old ones."""
+        actions: dict[signal.Signals, Callable[[], None]] = {
+            signal.SIGTERM: self.request_stop,
+            signal.SIGINT: self.request_stop,
+            signal.SIGQUIT: self.request_stop,
+            signal.SIGUSR2: self.pause,
+            signal.SIGCONT: self.resume,
+        }
+        previous = {
+            sig: signal.signal(sig, lambda *_, act=act: act()) for sig, act in actions.items()
+        }
+
+        def restore() -> None:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+        return restore
 
     # -- the loop -----------------------------------------------------------
     def run(self) -> int:

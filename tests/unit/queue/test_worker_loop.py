@@ -202,10 +202,9 @@ def test_paused_worker_takes_no_job_until_resumed(rig):
 def test_signal_handlers_set_the_flags(rig):
     """SIGTERM/SIGINT/SIGQUIT request a stop; SIGUSR2 pauses; SIGCONT resumes."""
     worker = rig.worker()
-    saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT,
-                                              signal.SIGUSR2, signal.SIGCONT)}
+    before = signal.getsignal(signal.SIGTERM)
+    restore = worker.install_signal_handlers()
     try:
-        worker.install_signal_handlers()
         os.kill(os.getpid(), signal.SIGUSR2)
         assert worker.paused
         os.kill(os.getpid(), signal.SIGCONT)
@@ -215,8 +214,8 @@ def test_signal_handlers_set_the_flags(rig):
             os.kill(os.getpid(), sig)
             assert worker.should_quit
     finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
+        restore()
+    assert signal.getsignal(signal.SIGTERM) is before
 
 
 def test_paused_queue_is_skipped_and_maintenance_needs_force(rig):

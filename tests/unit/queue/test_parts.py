@@ -1,0 +1,174 @@
+"""Small parts: payload checks, output lines, SQL blocks, flag parsing, the watchdog thread."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import threading
+import time
+
+import pytest
+
+from capataz.queue.backends.sqlfile import parse_blocks, split_statements
+from capataz.queue.clock import FakeClock, SystemClock
+from capataz.queue.envargs import (
+    UsageError,
+    add,
+    env_name,
+    name_list,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    seconds_list,
+)
+from capataz.queue.errors import PayloadError
+from capataz.queue.output import Output, format_duration
+from capataz.queue.payload import Payload, decode
+from capataz.queue.watchdog import ThreadWatchdog
+
+
+def test_payload_round_trip():
+    """encode then decode gives the same payload; unset limits are left out of the JSON."""
+    payload = Payload(uuid="u", job="j", args=[1, "a"], kwargs={"k": [1]}, tries=3,
+                      backoff=[1.0, 2.0], timeout=5.0, retry_until=60.0, max_exceptions=2,
+                      fail_on_timeout=True, dispatched_at=12.5)
+    assert decode(payload.encode()) == payload
+    minimal = json.loads(Payload(uuid="u", job="j").encode())
+    assert "tries" not in minimal
+    assert decode(b'{"uuid": "u", "job": "j"}') == Payload(uuid="u", job="j")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "not valid JSON"),
+        ("null", "must be a JSON object"),
+        ('{"uuid": "u", "job": ""}', "no job name"),
+        ('{"uuid": "u", "job": "j", "max_exceptions": 1.5}', "must be an integer"),
+        ('{"uuid": "u", "job": "j", "retry_until": "x"}', "must be a number"),
+        ('{"uuid": "u", "job": "j", "backoff": [1, "x"]}', "must be a number"),
+        ('{"uuid": "u", "job": "j", "timeout": Infinity}', "must be finite"),
+    ],
+)
+def test_payload_rejections(text, message):
+    """Every malformed field is a PayloadError naming the field."""
+    with pytest.raises(PayloadError, match=message):
+        decode(text)
+
+
+def test_output_lines_in_text_and_json():
+    """Text: time, name, id, dots, status (duration before DONE); JSON: one object a line."""
+    clock = FakeClock()
+    stream = io.StringIO()
+    out = Output(clock, stream=stream)
+    out.job("RUNNING", "billing.send", "id-1", attempt=1)
+    out.job("FAIL", "billing.send", "id-1", attempt=1, duration=1.5, error="RuntimeError: x")
+    out.info("worker stopping")
+    lines = stream.getvalue().splitlines()
+    assert lines[0].endswith(" RUNNING")
+    assert " billing.send id-1 ..." in lines[0]
+    assert lines[1].endswith("1.50s FAIL")
+    assert lines[2] == "  RuntimeError: x"
+    assert lines[3].endswith("worker stopping")
+    assert len(lines[0]) == len(lines[1])
+    stream = io.StringIO()
+    out = Output(clock, json_lines=True, stream=stream)
+    out.job("DONE", "j", "id", attempt=2, duration=0.01234)
+    out.info("hello", worker="w")
+    done, hello = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert done == {"time": clock.time(), "event": "job", "status": "DONE", "job": "j",
+                    "id": "id", "attempt": 2, "duration_ms": 12.34}
+    assert hello["message"] == "hello"
+    assert hello["worker"] == "w"
+    assert format_duration(0.5) == "500.00ms"
+    assert Output(clock).stream is not None
+
+
+def test_sql_blocks():
+    """Blocks are named by '-- name:' lines; comments dropped; statements split at ';'."""
+    blocks = parse_blocks("-- header\n-- name: one\n-- about\nSELECT 1;\n-- name: two\nA;\nB;\n")
+    assert blocks == {"one": "SELECT 1;", "two": "A;\nB;"}
+    assert split_statements(blocks["two"]) == ["A", "B"]
+
+
+def test_flag_types_explain_bad_values():
+    """Flag types reject bad values with a message saying what is expected."""
+    assert non_negative_int("3") == 3
+    assert non_negative_float("0.5") == 0.5
+    assert positive_float("2") == 2.0
+    assert seconds_list("10, 60") == (10.0, 60.0)
+    assert name_list("high, default,") == ("high", "default")
+    for func, text, message in [
+        (non_negative_int, "x", "not a whole number"),
+        (non_negative_int, "-1", "0 or more"),
+        (non_negative_float, "inf", "finite"),
+        (positive_float, "0", "more than 0"),
+        (seconds_list, "1,,2", "comma-separated"),
+        (name_list, ",", "names no queue"),
+    ]:
+        with pytest.raises(argparse.ArgumentTypeError, match=message):
+            func(text)
+
+
+def test_environment_twins(monkeypatch):
+    """A flag's CAPATAZ_* variable sets its default and shows in the help."""
+    assert env_name("--max-jobs") == "CAPATAZ_MAX_JOBS"
+    monkeypatch.setenv("CAPATAZ_SLEEP", "7")
+    monkeypatch.setenv("CAPATAZ_FORCE", "yes")
+    monkeypatch.setenv("CAPATAZ_QUIET", "off")
+    parser = argparse.ArgumentParser()
+    add(parser, "--sleep", type=non_negative_float, default=3.0, help="sleep")
+    add(parser, "--force", switch=True, help="force")
+    add(parser, "--quiet", switch=True, help="quiet")
+    args = parser.parse_args([])
+    assert (args.sleep, args.force, args.quiet) == (7.0, True, False)
+    assert parser.parse_args(["--sleep", "1"]).sleep == 1.0
+    assert "[env: CAPATAZ_SLEEP] (default: 7)" in " ".join(parser.format_help().split())
+    monkeypatch.setenv("CAPATAZ_SLEEP", "later")
+    with pytest.raises(UsageError, match="CAPATAZ_SLEEP='later' is not valid"):
+        add(argparse.ArgumentParser(), "--sleep", type=non_negative_float, help="sleep")
+
+
+def test_system_clock_reads_real_time():
+    """The system clock's wall time is the epoch; sleep(0) returns at once."""
+    clock = SystemClock()
+    assert abs(clock.time() - time.time()) < 1
+    before = clock.monotonic()
+    clock.sleep(0)
+    clock.sleep(0.001)
+    assert clock.monotonic() >= before
+
+
+def test_watchdog_renews_leases_and_fires_the_timeout():
+    """The watchdog thread renews every third of the lease and calls on_timeout once."""
+    renewals: list[str] = []
+    lost: list[str] = []
+    fired = threading.Event()
+
+    def renew(lease: str) -> bool:
+        renewals.append(lease)
+        if lease == "broken":
+            raise OSError("store hiccup")
+        return lease != "stolen"
+
+    dog = ThreadWatchdog(renew, lease_seconds=0.15, on_lease_lost=lost.append)
+    try:
+        dog.arm("t1", 0, fired.set)
+        time.sleep(0.3)
+        dog.disarm()
+        assert renewals.count("t1") >= 2
+        dog.arm("stolen", 0, fired.set)
+        time.sleep(0.15)
+        dog.disarm()
+        assert "stolen" in lost
+        dog.arm("broken", 0, fired.set)
+        time.sleep(0.15)
+        dog.disarm()
+        assert "broken" not in lost
+        dog.arm("t2", 0.1, fired.set)
+        assert fired.wait(2)
+        time.sleep(0.1)
+    finally:
+        dog.close()
+    assert not dog._thread.is_alive()
