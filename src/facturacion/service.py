@@ -109,6 +109,25 @@ class Result:
         )
 
 
+def prepare_document(store: DocumentStore, signer: Signer, document: Document) -> StoredDocument:
+    """Build and sign once under the document's key; refuse other content under that key."""
+    unsigned = render(document)
+    fingerprint = hashlib.sha256(unsigned).hexdigest()
+    existing = store.find(document.key)
+    if existing is None:
+        signed = signer.sign(unsigned)
+        zipped = make_zip(document.key, signed.xml)
+        existing = store.insert_if_absent(
+            document.key, fingerprint, signed.xml, zipped, signed.digest_value
+        )
+    if existing.fingerprint != fingerprint:
+        raise DocumentConflictError(
+            f"{document.key} was already signed with different content; SUNAT keeps the "
+            "first document under a number, so issue this one under a new number"
+        )
+    return existing
+
+
 class SunatService:
     def __init__(
         self,
@@ -135,24 +154,7 @@ class SunatService:
     # ------------------------------------------------------------------ prepare
     def prepare(self, document: Document) -> StoredDocument:
         """Build and sign once; a second call with the same document returns the stored one."""
-        unsigned = render(document)
-        fingerprint = hashlib.sha256(unsigned).hexdigest()
-        existing = self.store.find(document.key)
-        if existing is None:
-            signed = self.signer.sign(unsigned)
-            existing = self.store.insert_if_absent(
-                document.key,
-                fingerprint,
-                signed.xml,
-                make_zip(document.key, signed.xml),
-                signed.digest_value,
-            )
-        if existing.fingerprint != fingerprint:
-            raise DocumentConflictError(
-                f"{document.key} was already signed with different content; SUNAT keeps the "
-                "first document under a number, so issue this one under a new number"
-            )
-        return existing
+        return prepare_document(self.store, self.signer, document)
 
     # ------------------------------------------------------------------ facturas, boletas, notes
     async def send(self, key: str) -> Result:
@@ -170,7 +172,7 @@ class SunatService:
         try:
             cdr_zip = await self.client.send_bill(f"{key}.zip", before.zip)
         except SunatFaultError as fault:
-            return await self._on_fault(key, fault)
+            return await self._on_fault(key, fault, resent=before.sends > 0)
         except TransportError as failure:
             return self._on_transport(key, failure)
         return self._on_cdr(key, cdr_zip)
@@ -181,13 +183,15 @@ class SunatService:
             return Result.of(current)
         return Result.of(current, f"another worker is sending {key}; try again later")
 
-    async def _on_fault(self, key: str, fault: SunatFaultError) -> Result:
+    async def _on_fault(self, key: str, fault: SunatFaultError, *, resent: bool) -> Result:
         if fault.code is None:
             return self._record(
                 key, Outcome.TRANSIENT, None, f"fault without a code: {fault.message}"
             )
         outcome = classify(code=fault.code)
-        if outcome is Outcome.DUPLICATE:
+        if outcome is Outcome.DUPLICATE and resent:
+            # We sent these bytes before, so what SUNAT holds is most likely ours.
+            # A first send answered 1033 means someone else used the number: no guessing.
             reconciled = await self._reconcile(key)
             if reconciled is not None:
                 return reconciled
