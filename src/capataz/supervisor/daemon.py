@@ -117,9 +117,12 @@ def daemonize(directory: str | None) -> None:
 
 
 def write_pidfile(path: str) -> None:
+    # Written whole and renamed, so a reader never sees an empty pidfile.
+    partial = f"{path}.{os.getpid()}.tmp"
     try:
-        with open(path, "w", encoding="ascii") as f:
+        with open(partial, "w", encoding="ascii") as f:
             f.write(f"{os.getpid()}\n")
+        os.replace(partial, path)
     except OSError as exc:
         raise DaemonSetupError(
             f"can't write the pidfile {path}: {exc.strerror}; fix pidfile= (-j)"
