@@ -20,16 +20,15 @@ SEED = ROOT / "examples" / "seed-supervisor.conf"
 
 def seed_config(tmp_path: Path, *, extra: str = "", loglevel: str = "info") -> Path:
     """The seed's supervisor.conf with a Python stand-in worker and paths in tmp_path."""
+    replaced = {
+        "command": f"command={sys.executable} {CHILDREN / 'worker.py'} 0.5",
+        "stdout_logfile": f"stdout_logfile={tmp_path / 'supervisor.log'}",
+    }
     lines = []
     for line in SEED.read_text().splitlines():
         key = line.split("=", 1)[0].strip()
-        if key == "command":
-            line = f"command={sys.executable} {CHILDREN / 'worker.py'} 0.5"
-        elif key == "stdout_logfile":
-            line = f"stdout_logfile={tmp_path / 'supervisor.log'}"
-        elif key == "user":
-            continue
-        lines.append(line)
+        if key != "user":
+            lines.append(replaced.get(key, line))
     header = (
         "[supervisord]\n"
         f"logfile={tmp_path / 'capatazd.log'}\n"

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from tests.acceptance.test_daemon_harness import (
     CAPATAZD,
     CHILDREN,
@@ -58,7 +57,7 @@ def test_sigusr2_reopens_the_logs(tmp_path: Path) -> None:
         (tmp_path / "capatazd.log").rename(tmp_path / "capatazd.log.1")
         daemon.send_signal(signal.SIGUSR2)
         wait_until(lambda: shared.exists() and shared.stat().st_size > 0)
-        wait_until(lambda: (tmp_path / "capatazd.log").exists())
+        wait_until((tmp_path / "capatazd.log").exists)
         assert "log reopen request" in (tmp_path / "capatazd.log.1").read_text()
 
 
