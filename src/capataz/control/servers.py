@@ -192,20 +192,25 @@ async def start_control_servers(
     if config.unix_http_server is None:
         os.makedirs(os.path.dirname(unix.file), mode=0o700, exist_ok=True)
     servers = ControlServers()
+    pending: socket.socket | None = None  # bound, not yet owned by a runner
     try:
         _claim_socket_path(unix.file)
-        sock = _bind_unix(unix.file, unix.chmod)
+        pending = _bind_unix(unix.file, unix.chmod)
         servers.socket_path = unix.file
         if unix.chown is not None:
             _chown(unix.file, unix.chown)
-        await _serve(servers, build_app(backend, _credentials(unix), max_body), sock)
+        await _serve(servers, build_app(backend, _credentials(unix), max_body), pending)
+        pending = None
         for inet in config.inet_http_servers:
             if inet.username is None:
                 log.critical("[%s] running without any HTTP authentication checking", inet.name)
-            tcp = _bind_tcp(inet)
-            servers.tcp_addresses.append(tcp.getsockname()[:2])
-            await _serve(servers, build_app(backend, _credentials(inet), max_body), tcp)
+            pending = _bind_tcp(inet)
+            servers.tcp_addresses.append(pending.getsockname()[:2])
+            await _serve(servers, build_app(backend, _credentials(inet), max_body), pending)
+            pending = None
     except BaseException:
+        if pending is not None:
+            pending.close()
         await servers.close()
         raise
     return servers

@@ -143,7 +143,7 @@ def signal_number(value: object) -> int:
 def _result(info: ProcessView, fault: RpcFault | None) -> Struct:
     return {
         "name": info.name, "group": info.group,
-        "status": Fault.SUCCESS if fault is None else fault.code,
+        "status": int(Fault.SUCCESS if fault is None else fault.code),
         "description": "OK" if fault is None else fault.text,
     }
 

@@ -52,8 +52,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write((__doc__ or "").split("\n", 2)[2])
         return exitcodes.OK
     controller = Controller(options)
-    if options.args:
-        controller.onecmd(" ".join(options.args))
-        return controller.exitstatus
-    controller.run_shell()
-    return exitcodes.OK  # like supervisorctl, the shell always exits 0
+    try:
+        if options.args:
+            controller.onecmd(" ".join(options.args))
+            return controller.exitstatus
+        controller.run_shell()
+        return exitcodes.OK  # like supervisorctl, the shell always exits 0
+    finally:
+        controller.forget_connection()

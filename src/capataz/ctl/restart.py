@@ -74,7 +74,13 @@ def restart_streaming(ctl: ControllerBase, names: list[str]) -> None:
             ctl.set_exitstatus_from_fault(result["status"], ignored)
 
     def one(target: _Target) -> None:
-        server = ctl.new_proxy().supervisor
+        proxy = ctl.new_proxy()
+        try:
+            pipeline(proxy.supervisor, target)
+        finally:
+            proxy("close")()
+
+    def pipeline(server: Any, target: _Target) -> None:
         ok = fault_result(target.namespec, _NO_FAULT)
         if target.running or target.explicit:
             try:

@@ -97,6 +97,8 @@ class ControllerBase(cmd.Cmd):
 
     def forget_connection(self) -> None:
         """Drop the cached connection after the URL or the credentials changed."""
+        if self._proxy is not None:
+            self._proxy("close")()
         self._proxy = None
         self._complete_info = None
 
