@@ -1,0 +1,345 @@
+"""The billing store: every receipt, its SUNAT state and where its files are.
+
+One SQLite file (WAL) shared by every worker process. The SUNAT side of a receipt (its
+signed bytes, ticket and CDR) lives in ``facturacion.store.DocumentStore`` under the
+same key; this table holds what the rest of the business needs: the customer and their
+e-mail, the amounts, a state a person can read, and the paths of the XML, CDR and PDF.
+
+Each change is one guarded UPDATE: a final state (accepted, observed, rejected) is never
+overwritten, so a retried or duplicated job cannot undo an answer. Wall-clock time is
+used on purpose: the timestamps are compared across processes and shown to people.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Final
+
+from facturacion.billing.codec import receipt_from_json, receipt_to_json
+from facturacion.billing.errors import UnknownReceiptError
+from facturacion.model import Comprobante
+
+
+class ReceiptState(StrEnum):
+    PENDING = "pending"  # stored, not yet answered by SUNAT (maybe being retried)
+    SENT = "sent"  # sent, outcome unknown: the status sync asks SUNAT
+    ACCEPTED = "accepted"
+    OBSERVED = "observed"  # accepted with observations
+    REJECTED = "rejected"  # final: the number is consumed
+    ERROR = "error"  # configuration or duplicate: a person must look
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_STATES
+
+    @property
+    def is_valid_receipt(self) -> bool:
+        """Accepted by SUNAT (with or without observations): print it and mail it."""
+        return self in {ReceiptState.ACCEPTED, ReceiptState.OBSERVED}
+
+
+FINAL_STATES: Final = frozenset(
+    {ReceiptState.ACCEPTED, ReceiptState.OBSERVED, ReceiptState.REJECTED}
+)
+
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS receipts (
+    key TEXT PRIMARY KEY,
+    document_type TEXT NOT NULL,
+    series TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    issue_date TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    customer_number TEXT NOT NULL,
+    customer_name TEXT NOT NULL,
+    customer_email TEXT NOT NULL DEFAULT '',
+    taxable TEXT NOT NULL,
+    igv TEXT NOT NULL,
+    total TEXT NOT NULL,
+    document TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    sunat_code INTEGER,
+    message TEXT NOT NULL DEFAULT '',
+    digest_value TEXT,
+    xml_path TEXT,
+    cdr_path TEXT,
+    pdf_path TEXT,
+    email_claimed_at REAL,
+    emailed_at REAL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS receipts_by_state ON receipts (state, updated_at);
+CREATE INDEX IF NOT EXISTS receipts_by_day ON receipts (issue_date);
+CREATE TABLE IF NOT EXISTS rate_limits (
+    name TEXT PRIMARY KEY,
+    next_free REAL NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Receipt:
+    key: str
+    document_type: str
+    series: str
+    number: int
+    issue_date: dt.date
+    currency: str
+    customer_number: str
+    customer_name: str
+    customer_email: str
+    taxable: Decimal
+    igv: Decimal
+    total: Decimal
+    document: dict[str, Any]
+    state: ReceiptState
+    sunat_code: int | None
+    message: str
+    digest_value: str | None
+    xml_path: str | None
+    cdr_path: str | None
+    pdf_path: str | None
+    emailed_at: float | None
+    created_at: float
+    updated_at: float
+
+    @property
+    def document_id(self) -> str:
+        return f"{self.series}-{self.number}"
+
+    def comprobante(self) -> Comprobante:
+        return receipt_from_json(self.document)
+
+
+class BillingStore:
+    """Receipts by key; safe to share between threads, and between processes via SQLite."""
+
+    def __init__(self, path: Path | str, *, clock: Callable[[], float] = time.time) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(
+            str(path), timeout=30, isolation_level=None, check_same_thread=False
+        )
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA busy_timeout=30000")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction: writers queue up instead of failing."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return list(self._db.execute(sql, tuple(params)).fetchall())
+
+    # ------------------------------------------------------------------ adding
+    def add(self, receipt: Comprobante, email: str = "") -> bool:
+        """Store a new receipt; False when its key is already stored (nothing changes)."""
+        return self.add_many([(receipt, email)]) == 1
+
+    def add_many(self, receipts: Iterable[tuple[Comprobante, str]]) -> int:
+        now = self._clock()
+        rows = [
+            (
+                r.key, r.document_type.value, r.series, r.number, r.issue_date.isoformat(),
+                r.currency, r.customer.number, r.customer.name, email, str(r.line_extension),
+                str(r.tax_total), str(r.payable), json.dumps(receipt_to_json(r)), now, now,
+            )
+            for r, email in receipts
+        ]  # fmt: skip
+        with self.transaction() as db:
+            before = db.total_changes
+            db.executemany(
+                "INSERT OR IGNORE INTO receipts (key, document_type, series, number, issue_date,"
+                " currency, customer_number, customer_name, customer_email, taxable, igv, total,"
+                " document, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
+            return db.total_changes - before
+
+    # ------------------------------------------------------------------ reading
+    def find(self, key: str) -> Receipt | None:
+        rows = self._query("SELECT * FROM receipts WHERE key = ?", (key,))
+        return _receipt(rows[0]) if rows else None
+
+    def get(self, key: str) -> Receipt:
+        found = self.find(key)
+        if found is None:
+            raise UnknownReceiptError(
+                f"no receipt {key} in the billing store {self.path}; add it before dispatching"
+            )
+        return found
+
+    def all(self) -> list[Receipt]:
+        return [_receipt(row) for row in self._query("SELECT * FROM receipts ORDER BY key")]
+
+    def of_day(self, day: dt.date) -> list[Receipt]:
+        rows = self._query(
+            "SELECT * FROM receipts WHERE issue_date = ? ORDER BY key", (day.isoformat(),)
+        )
+        return [_receipt(row) for row in rows]
+
+    def in_states(
+        self, states: Iterable[ReceiptState], *, updated_before: float | None = None
+    ) -> list[Receipt]:
+        values = [state.value for state in states]
+        marks = ",".join("?" * len(values))
+        sql = f"SELECT * FROM receipts WHERE state IN ({marks})"  # noqa: S608 - placeholders only
+        params: list[Any] = list(values)
+        if updated_before is not None:
+            sql += " AND updated_at < ?"
+            params.append(updated_before)
+        return [_receipt(row) for row in self._query(sql + " ORDER BY key", params)]
+
+    def counts(self) -> dict[ReceiptState, int]:
+        rows = self._query("SELECT state, COUNT(*) FROM receipts GROUP BY state")
+        found = {ReceiptState(state): count for state, count in rows}
+        return {state: found.get(state, 0) for state in ReceiptState}
+
+    def progress(self) -> dict[str, int]:
+        """How far the batch is: totals, final answers, PDFs made and e-mails sent."""
+        row = self._query(
+            "SELECT COUNT(*), SUM(state IN ('accepted', 'observed', 'rejected')),"
+            " SUM(pdf_path IS NOT NULL), SUM(emailed_at IS NOT NULL),"
+            " SUM(state IN ('accepted', 'observed')) FROM receipts"
+        )[0]
+        total, final, pdfs, mails, valid = (int(value or 0) for value in row)
+        return {"total": total, "final": final, "pdfs": pdfs, "emails": mails, "valid": valid}
+
+    # ------------------------------------------------------------------ state changes
+    def mark_signed(self, key: str, xml_path: str, digest_value: str) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE receipts SET xml_path = ?, digest_value = ?, updated_at = ? WHERE key = ?",
+                (xml_path, digest_value, self._clock(), key),
+            )
+
+    def record_outcome(
+        self,
+        key: str,
+        state: ReceiptState,
+        *,
+        code: int | None = None,
+        message: str = "",
+        cdr_path: str | None = None,
+    ) -> Receipt:
+        """Record SUNAT's answer; a receipt already in a final state keeps it."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE receipts SET state = ?, sunat_code = ?, message = ?,"
+                " cdr_path = COALESCE(?, cdr_path), updated_at = ?"
+                " WHERE key = ? AND state NOT IN ('accepted', 'observed', 'rejected')",
+                (state.value, code, message, cdr_path, self._clock(), key),
+            )
+        return self.get(key)
+
+    def set_pdf(self, key: str, pdf_path: str) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE receipts SET pdf_path = ?, updated_at = ? WHERE key = ?",
+                (pdf_path, self._clock(), key),
+            )
+
+    def claim_email(self, key: str, *, stale_after: float) -> bool:
+        """Take the right to e-mail this receipt; a claim older than ``stale_after`` s is dead.
+
+        A worker killed between the SMTP send and ``mark_emailed`` leaves a claim behind;
+        once it is stale the next attempt sends again (at least once, never silently never).
+        """
+        now = self._clock()
+        with self.transaction() as db:
+            cursor = db.execute(
+                "UPDATE receipts SET email_claimed_at = ? WHERE key = ? AND emailed_at IS NULL"
+                " AND (email_claimed_at IS NULL OR email_claimed_at < ?)",
+                (now, key, now - stale_after),
+            )
+            return cursor.rowcount == 1
+
+    def mark_emailed(self, key: str) -> None:
+        now = self._clock()
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE receipts SET emailed_at = ?, updated_at = ? WHERE key = ?", (now, now, key)
+            )
+
+    def release_email(self, key: str) -> None:
+        """Give the claim back after a failed send, so the retry can claim it at once."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE receipts SET email_claimed_at = NULL WHERE key = ? AND emailed_at IS NULL",
+                (key,),
+            )
+
+    # ------------------------------------------------------------------ resuming
+    def unfinished(self) -> dict[str, list[str]]:
+        """Keys whose next step never happened: to send, to print, to e-mail."""
+        send = self._query(
+            "SELECT key FROM receipts WHERE state IN ('pending', 'sent') ORDER BY key"
+        )
+        pdf = self._query(
+            "SELECT key FROM receipts WHERE state IN ('accepted', 'observed')"
+            " AND pdf_path IS NULL ORDER BY key"
+        )
+        mail = self._query(
+            "SELECT key FROM receipts WHERE pdf_path IS NOT NULL AND emailed_at IS NULL"
+            " AND customer_email != '' ORDER BY key"
+        )
+        return {
+            "send": [row[0] for row in send],
+            "pdf": [row[0] for row in pdf],
+            "email": [row[0] for row in mail],
+        }
+
+
+def _receipt(row: sqlite3.Row) -> Receipt:
+    return Receipt(
+        key=row["key"],
+        document_type=row["document_type"],
+        series=row["series"],
+        number=row["number"],
+        issue_date=dt.date.fromisoformat(row["issue_date"]),
+        currency=row["currency"],
+        customer_number=row["customer_number"],
+        customer_name=row["customer_name"],
+        customer_email=row["customer_email"],
+        taxable=Decimal(row["taxable"]),
+        igv=Decimal(row["igv"]),
+        total=Decimal(row["total"]),
+        document=json.loads(row["document"]),
+        state=ReceiptState(row["state"]),
+        sunat_code=row["sunat_code"],
+        message=row["message"],
+        digest_value=row["digest_value"],
+        xml_path=row["xml_path"],
+        cdr_path=row["cdr_path"],
+        pdf_path=row["pdf_path"],
+        emailed_at=row["emailed_at"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
