@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from capataz.config import AUTO, AutoRestart, Config, ConfigError, GroupKind, load
 
@@ -72,6 +74,7 @@ def oracle(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
     monkeypatch.setattr(supervisor_options, "gid_for_uid", lambda uid: ("gid-of", uid))
     monkeypatch.setattr(supervisor_options.platform, "node", lambda: NODE)
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", ENVIRON["HOME"])  # Supervisor's ~ comes from the real HOME
 
     def read(path: Path) -> Any:
         options = supervisor_options.ServerOptions()
@@ -336,10 +339,8 @@ def test_corpus_is_big_enough() -> None:
     assert len(FILES) >= 40
 
 
-@pytest.mark.parametrize("source", FILES, ids=[p.stem for p in FILES])
-def test_same_meaning_as_supervisor(source: Path, oracle: Any, tmp_path: Path) -> None:
-    """Both readers give the same groups, processes and values, or both reject the file."""
-    ours_file, their_file, declared = _prepare(source, tmp_path)
+def _both(ours_file: Path, their_file: Path, oracle: Any) -> tuple[Any, Any]:
+    """Each reader's view of the file, or "rejected: why"."""
     try:
         theirs: dict[str, Any] | str = _theirs(oracle(their_file))
     except ValueError as error:
@@ -350,20 +351,165 @@ def test_same_meaning_as_supervisor(source: Path, oracle: Any, tmp_path: Path) -
         )
     except ConfigError as error:
         ours = f"rejected: {error}"
-    if declared.startswith("capataz-rejects"):
-        assert isinstance(ours, str), "declared: we reject this file"
-        assert not isinstance(theirs, str), "declared: Supervisor accepts this file"
-        return
+    return ours, theirs
+
+
+def _assert_same(ours: Any, theirs: Any, *, compare_daemon: bool) -> None:
     if isinstance(theirs, str) or isinstance(ours, str):
         assert isinstance(theirs, str), f"only we reject it: {ours}"
         assert isinstance(ours, str), f"only Supervisor rejects it: {theirs}"
         return
     assert ours["servers"] == theirs["servers"]
-    if "[supervisord]" in source.read_text(encoding="utf-8"):
+    if compare_daemon:
         assert ours["daemon"] == theirs["daemon"]
     assert [g["name"] for g in ours["groups"]] == [g["name"] for g in theirs["groups"]]
     for mine, real in zip(ours["groups"], theirs["groups"], strict=True):
         assert mine == real
+
+
+@pytest.mark.parametrize("source", FILES, ids=[p.stem for p in FILES])
+def test_same_meaning_as_supervisor(source: Path, oracle: Any, tmp_path: Path) -> None:
+    """Both readers give the same groups, processes and values, or both reject the file."""
+    ours_file, their_file, declared = _prepare(source, tmp_path)
+    ours, theirs = _both(ours_file, their_file, oracle)
+    if declared.startswith("capataz-rejects"):
+        assert isinstance(ours, str), "declared: we reject this file"
+        assert not isinstance(theirs, str), "declared: Supervisor accepts this file"
+        return
+    has_daemon = "[supervisord]" in source.read_text(encoding="utf-8")
+    _assert_same(ours, theirs, compare_daemon=has_daemon)
+
+
+_LOGS = [
+    "AUTO",
+    "NONE",
+    "off",
+    "syslog",
+    "/tmp/%(program_name)s.log",
+    "/tmp/%(process_num)d.log",
+    "/tmp/100%%%%",
+    "/tmp/a%%b",
+    "",
+    "~/x.log",
+    "rel/x.log",
+]
+GENERATED_VALUES: dict[str, list[str]] = {
+    "command": [
+        "/bin/cat",
+        "%(ENV_HOME)s/run %(process_num)d",
+        "echo 100%%",
+        "bash -c 'a ; b'",
+        "",
+        "%(group_name)s %(host_node_name)s %(numprocs)d",
+        "%(here)s/x",
+        "a %(nope)s",
+    ],
+    "process_name": [
+        "%(program_name)s",
+        "%(program_name)s_%(process_num)02d",
+        "x y",
+        "p%(process_num)d",
+        "%(ENV_APP_ENV)s%(process_num)d",
+        "q:%(process_num)d",
+    ],
+    "numprocs": ["1", "2", "0", "3", "-1", "x"],
+    "numprocs_start": ["0", "5", "-2"],
+    "priority": ["1", "-1", "999", "x", "1_0", "%(ENV_NOPE)s"],
+    "autostart": ["true", "False", "yes", "0", "maybe"],
+    "autorestart": ["true", "false", "unexpected", "UNEXPECTED", "sometimes", "on"],
+    "startsecs": ["0", "10", "-1", "1.5"],
+    "startretries": ["0", "3", "%(program_name)s"],
+    "exitcodes": ["0", "0,2", "", "256", "0, 1", "a", "-1"],
+    "stopsignal": ["TERM", "sigint", "9", "KILL", "33", "NOPE", "usr2", "0"],
+    "stopwaitsecs": ["1", "3600", "%(process_num)d"],
+    "stopasgroup": ["true", "false"],
+    "killasgroup": ["true", "false", "x"],
+    "user": ["root", "nobody", "33", "ghost", "%(ENV_USER_X)s"],
+    "directory": ["/tmp", "%(here)s", "/srv/%(process_num)d", "~", "%(ENV_HOME)s"],
+    "umask": ["022", "0o77", "8", "", "777"],
+    "redirect_stderr": ["true", "false", "2"],
+    "stdout_logfile": _LOGS,
+    "stderr_logfile": _LOGS,
+    "stdout_logfile_maxbytes": ["0", "1MB", "10 kb", "1.5MB", "1GB", "%(process_num)d"],
+    "stderr_logfile_backups": ["0", "10", "x"],
+    "stdout_capture_maxbytes": ["0", "1KB", "%(process_num)d"],
+    "stderr_events_enabled": ["true", "no"],
+    "stdout_syslog": ["true", "%(process_num)d"],
+    "environment": [
+        'A="1",B=2',
+        "A=%(process_num)d",
+        "A=a@b",
+        'X="%(ENV_HOME)s"',
+        "",
+        "A=1 B=2",
+        "K='v w',K=2",
+        "A=%(ENV_A)s",
+    ],
+    "serverurl": ["AUTO", "http://x:1", "unix:///tmp/s", ""],
+}
+_PROGRAM_NAMES = ["a", "b", "web", "w_1"]
+_INVALID = frozenset(
+    {
+        "a %(nope)s",
+        "x y",
+        "q:%(process_num)d",
+        "x",
+        "%(ENV_NOPE)s",
+        "maybe",
+        "sometimes",
+        "1.5",
+        "%(program_name)s",
+        "256",
+        "a",
+        "-1",
+        "33",
+        "NOPE",
+        "ghost",
+        "%(ENV_USER_X)s",
+        "8",
+        "",
+        "2",
+        "/tmp/a%%b",
+        "1.5MB",
+        "A=a@b",
+        "A=1 B=2",
+        "A=%(ENV_A)s",
+        "%(process_num)d",
+    }
+)
+
+
+@st.composite
+def _generated_config(draw: st.DrawFn) -> str:
+    names = draw(st.lists(st.sampled_from(_PROGRAM_NAMES), min_size=1, max_size=3, unique=True))
+    lines = ["[supervisord]"]
+    if draw(st.booleans()):
+        grouped = draw(st.lists(st.sampled_from(names), min_size=1, unique=True))
+        lines += ["[group:g]", "programs=" + ",".join(grouped)]
+    for name in names:
+        lines.append(f"[program:{name}]")
+        options = draw(st.lists(st.sampled_from(sorted(GENERATED_VALUES)), unique=True))
+        # Hypothesis favours small integers, so the common case is the small one.
+        if "command" not in options and draw(st.integers(0, 9)) < 9:
+            options.append("command")
+        lines += [
+            f"{option}={draw(st.sampled_from(GENERATED_VALUES[option]))}" for option in options
+        ]
+    return "\n".join(lines) + "\n"
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(text=_generated_config())
+def test_generated_configs_mean_the_same(text: str, oracle: Any, tmp_path: Path) -> None:
+    """Random programs built from interesting values: same meaning, or both reject."""
+    path = tmp_path / "generated.conf"
+    path.write_text(text, encoding="utf-8")
+    ours, theirs = _both(path, path, oracle)
+    _assert_same(ours, theirs, compare_daemon=True)
 
 
 CTL_FILES = [p for p in FILES if "[supervisorctl]" in p.read_text(encoding="utf-8")]
