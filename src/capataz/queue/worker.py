@@ -22,6 +22,7 @@ from typing import Any
 from capataz import exitcodes
 from capataz.queue.backends.base import ALL_QUEUES, PAUSE_PREFIX, RESTART_MARKER, Backend
 from capataz.queue.clock import Clock, SystemClock
+from capataz.queue.errors import StoreError
 from capataz.queue.execution import Defaults, JobRun
 from capataz.queue.output import Output
 from capataz.queue.registry import REGISTRY, Registry
@@ -142,19 +143,16 @@ class Worker:
         )
         try:
             while True:
-                got_job = True
-                if self.paused or (ALL_QUEUES_PAUSED in markers and not opts.force):
-                    self._idle(max(opts.sleep, 1.0), paused=True)
-                else:
-                    reserved = self.backend.claim(opts.queues, self.name, opts.lease)
-                    got_job = reserved is not None
-                    if reserved is not None:
-                        self._process(reserved, watchdog)
-                        if opts.rest > 0:
-                            self._idle(opts.rest, paused=True)
-                    elif not (opts.once or opts.stop_when_empty):
-                        self._idle(opts.sleep)
-                markers = self.backend.markers()
+                try:
+                    got_job = self._turn(markers, watchdog)
+                    markers = self.backend.markers()
+                except StoreError as exc:
+                    # Laravel's worker reports a failed pop and tries again a second later;
+                    # a job whose settle failed keeps its lease and comes back after it.
+                    self.output.info(f"the queue store failed: {exc}; trying again in 1s",
+                                     worker=self.name, error=str(exc))
+                    self._idle(1.0, paused=True)
+                    got_job = True
                 code = self._stop_code(markers, booted_at, got_job, started)
                 if code is not None:
                     self.output.info(
@@ -166,6 +164,22 @@ class Worker:
             watchdog.close()
             if self._runner is not None:
                 self._runner.close()
+
+    def _turn(self, markers: dict[str, float], watchdog: Watchdog) -> bool:
+        """One turn of the loop; False when no job could be reserved."""
+        opts = self.options
+        if self.paused or (ALL_QUEUES_PAUSED in markers and not opts.force):
+            self._idle(max(opts.sleep, 1.0), paused=True)
+            return True
+        reserved = self.backend.claim(opts.queues, self.name, opts.lease)
+        if reserved is None:
+            if not (opts.once or opts.stop_when_empty):
+                self._idle(opts.sleep)
+            return False
+        self._process(reserved, watchdog)
+        if opts.rest > 0:
+            self._idle(opts.rest, paused=True)
+        return True
 
     def _process(self, reserved: Any, watchdog: Watchdog) -> None:
         run = JobRun(

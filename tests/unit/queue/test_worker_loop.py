@@ -283,3 +283,28 @@ def test_a_killed_workers_job_comes_back_after_its_lease(rig, lease):
     assert (again.uuid, again.attempts) == (first.uuid, 2)
     assert not rig.backend.complete(first.lease_token)
     assert rig.backend.complete(again.lease_token)
+
+
+def test_a_store_failure_is_reported_and_the_worker_goes_on(rig):
+    """A store error while reserving is logged; the worker waits a second and tries again."""
+    from capataz.queue import StoreError
+
+    ran: list[int] = []
+
+    @job(registry=rig.registry)
+    def work() -> None:
+        ran.append(1)
+
+    rig.dispatch(work)
+    real_claim = rig.backend.claim
+    failures = iter([True])
+
+    def flaky_claim(*args, **kwargs):
+        if next(failures, False):
+            raise StoreError("database is locked")
+        return real_claim(*args, **kwargs)
+
+    rig.backend.claim = flaky_claim
+    assert rig.worker().run() == exitcodes.OK
+    assert ran == [1]
+    assert "the queue store failed: database is locked; trying again in 1s" in rig.log
