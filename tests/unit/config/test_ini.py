@@ -5,6 +5,8 @@ from __future__ import annotations
 import configparser
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from capataz.config import ConfigError
 from capataz.config.ini import IniDocument
@@ -89,3 +91,27 @@ def test_second_file_merges() -> None:
     assert document.get("a", "x").text == "2"  # type: ignore[union-attr]
     assert document.get("a", "x").file == "/etc/more.conf"  # type: ignore[union-attr]
     assert list(document.sections) == ["a", "b"]
+
+
+_LINE_PIECES = st.sampled_from(
+    ["[a]", "[b]", "[DEFAULT]", "x", "y", "=", ":", " ", "\t", ";", "#", "1", "v w", "'", "[", "]"]
+)
+_LINES = st.lists(st.lists(_LINE_PIECES, max_size=6).map("".join), max_size=12).map("\n".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_LINES)
+def test_generated_text_reads_like_rawconfigparser(text: str) -> None:
+    """Any mix of headers, options, comments and indents reads as RawConfigParser reads it."""
+    try:
+        parser = _stdlib(text)
+    except configparser.Error:
+        with pytest.raises(ConfigError):
+            _doc(text)
+        return
+    document = _doc(text)
+    assert list(document.sections) == parser.sections()
+    for section in parser.sections():
+        assert document.options(section) == parser.options(section)
+        for option in parser.options(section):
+            assert document.get(section, option).text == parser.get(section, option)  # type: ignore[union-attr]
