@@ -1,0 +1,138 @@
+"""``SupervisorBackend``: the daemon's ``Supervisor`` seen through ``ControlBackend``.
+
+A thin translation: names pass through, the daemon's ``ProcessInfo`` becomes
+a ``ProcessView``, and each daemon error becomes the fault it names
+(``SupervisorError.fault``), in one place.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from capataz import __version__
+from capataz.config.model import GroupConfig
+from capataz.control.errors import RpcFault
+from capataz.control.interface import ProcessView
+from capataz.control.protocol import Fault
+from capataz.supervisor import NotRunningError, Supervisor, SupervisorError
+
+log = logging.getLogger("capataz.control")
+
+
+@contextmanager
+def _faults() -> Iterator[None]:
+    """Daemon errors as faults: the error class names its fault, the message is the detail."""
+    try:
+        yield
+    except SupervisorError as exc:
+        code = Fault.__members__.get(exc.fault, Fault.FAILED)
+        raise RpcFault(code, str(exc) or None) from exc
+
+
+class SupervisorBackend:
+    """``ControlBackend`` over a running ``capataz.supervisor.Supervisor``."""
+
+    def __init__(self, supervisor: Supervisor) -> None:
+        self.supervisor = supervisor
+
+    # ------------------------------------------------------------ the daemon
+    def daemon_state(self) -> int:
+        return int(self.supervisor.state)
+
+    def identification(self) -> str:
+        return self.supervisor.config.supervisord.identifier
+
+    def daemon_pid(self) -> int:
+        return os.getpid()
+
+    def version(self) -> str:
+        return __version__
+
+    def shutdown(self) -> None:
+        self.supervisor.shutdown()
+
+    def restart(self) -> None:
+        self.supervisor.restart()
+
+    # ------------------------------------------------------------ processes
+    def processes(self) -> list[ProcessView]:
+        return [
+            ProcessView(i.name, i.group, int(i.state), i.pid, i.start, i.stop, i.now,
+                        i.exitstatus or 0, i.spawnerr, i.stdout_logfile, i.stderr_logfile)
+            for i in self.supervisor.all_process_info()
+        ]
+
+    def has_group(self, name: str) -> bool:
+        return name in self.supervisor.groups
+
+    async def start_process(self, namespec: str, wait: bool) -> None:
+        with _faults():
+            await self.supervisor.start_process(namespec, wait)
+
+    async def stop_process(self, namespec: str, wait: bool) -> None:
+        with _faults():
+            await self.supervisor.stop_process(namespec, wait)
+
+    def signal_process(self, namespec: str, signum: int) -> None:
+        with _faults():
+            self.supervisor.signal_process(namespec, signum)
+
+    def send_stdin(self, namespec: str, data: bytes) -> None:
+        try:
+            with _faults():
+                self.supervisor.send_stdin(namespec, data)
+        except RpcFault as fault:
+            # The daemon reports a closed stdin as not running; Supervisor says NO_FILE.
+            cause = fault.__cause__
+            if isinstance(cause, NotRunningError) and "stdin is closed" in str(cause):
+                raise RpcFault(Fault.NO_FILE, namespec) from cause
+            raise
+
+    def send_remote_comm_event(self, event_type: str, data: str) -> None:
+        # The daemon has no event listeners yet: the event is logged, not delivered.
+        log.info("REMOTE_COMMUNICATION type:%s (%d bytes) has no listener", event_type,
+                 len(data))
+
+    # ------------------------------------------------------------ logs
+    def logfile(self, namespec: str, channel: str) -> str | None:
+        with _faults():
+            process = self.supervisor.process(namespec)
+        return process.stdout_logfile if channel == "stdout" else process.stderr_logfile
+
+    def clear_process_logs(self, namespec: str) -> None:
+        try:
+            with _faults():
+                self.supervisor.clear_process_logs(namespec)
+        except RpcFault as fault:
+            if fault.code == Fault.BAD_NAME:
+                raise
+            raise RpcFault(Fault.FAILED, namespec) from fault
+
+    def main_logfile(self) -> str | None:
+        return self.supervisor.main_logfile
+
+    def clear_main_log(self) -> None:
+        if self.supervisor.main_logfile is None:
+            raise RpcFault(Fault.NO_FILE)
+        with _faults():
+            self.supervisor.clear_main_log()
+
+    # ------------------------------------------------------------ configuration
+    def reload_config(self) -> tuple[list[str], list[str], list[str]]:
+        with _faults():
+            diff = self.supervisor.reload_config()
+        return list(diff.added), list(diff.changed), list(diff.removed)
+
+    def config_groups(self) -> Sequence[GroupConfig]:
+        return self.supervisor.config.groups
+
+    def add_group(self, name: str) -> None:
+        with _faults():
+            self.supervisor.add_group(name)
+
+    def remove_group(self, name: str) -> None:
+        with _faults():
+            self.supervisor.remove_group(name)

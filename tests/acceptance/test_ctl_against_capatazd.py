@@ -1,0 +1,269 @@
+"""The real supervisorctl (and capatazctl) drive capatazd as they drive supervisord.
+
+Two daemons run the same configuration: Supervisor 4.3.0's supervisord and
+capatazd's supervision loop with the control servers (``ctl_capatazd_runner``,
+what ``capatazd -n`` runs). The same command against each must print the same
+lines (pids, uptimes and dates normalized) and exit with the same code.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+RUNNER = Path(__file__).with_name("ctl_capatazd_runner.py")
+PASSWORD = "s3cret"  # noqa: S105 - a throwaway password for test daemons
+
+PROGRAMS = """
+[program:sleeper]
+command=sleep 1000
+startsecs=0
+
+[program:once]
+command=true
+autostart=false
+startsecs=0
+autorestart=false
+
+[program:bad]
+command=/nonexistent/prog
+autostart=false
+
+[group:grp]
+programs=a,b
+
+[program:a]
+command=sleep 1000
+startsecs=0
+
+[program:b]
+command=sh -c 'echo hello; echo oops >&2; exec sleep 1000'
+startsecs=0
+"""
+
+CHANGED = (
+    PROGRAMS.replace("[program:sleeper]\ncommand=sleep 1000", "[program:sleeper]\n"
+                     "command=sleep 2000")
+    .replace("[program:once]\ncommand=true", "[program:gone]\ncommand=true")
+    + "\n[program:newp]\ncommand=sleep 1000\nstartsecs=0\n"
+)
+
+_NORMALIZE = [
+    (re.compile(r"pid \d+, uptime [\d:]+"), "pid N, uptime T"),
+    (re.compile(r"[A-Z][a-z]{2} \d\d \d\d:\d\d [AP]M"), "DATE"),
+    (re.compile(r"^\d+$", re.MULTILINE), "PID"),
+]
+
+
+def normalize(text: str) -> str:
+    for pattern, replacement in _NORMALIZE:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Daemon:
+    kind: str
+    directory: Path
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def config(self) -> Path:
+        return self.directory / "supervisord.conf"
+
+    @property
+    def socket_path(self) -> Path:
+        return self.directory / "s.sock"
+
+    def write_config(self, programs: str = PROGRAMS) -> None:
+        self.config.write_text(f"""
+[unix_http_server]
+file={self.socket_path}
+
+[inet_http_server]
+port=127.0.0.1:{self.port}
+username=admin
+password={PASSWORD}
+
+[supervisord]
+logfile={self.directory}/main.log
+pidfile={self.directory}/supervisord.pid
+childlogdir={self.directory}
+nodaemon=true
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl=unix://{self.socket_path}
+{programs}
+""")
+
+    def start(self) -> None:
+        self.write_config()
+        command = ([str(BIN / "supervisord"), "-c", str(self.config)] if self.kind == "supervisord"
+                   else [sys.executable, str(RUNNER), str(self.config)])
+        self.process = subprocess.Popen(command, cwd=self.directory,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.wait_until_serving()
+
+    def wait_until_serving(self) -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.kind} exited with {self.process.returncode}")
+            if self.ctl("supervisorctl", "status", "sleeper")[1] == 0:
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.kind} did not start serving")
+
+    def ctl(self, tool: str, *args: str) -> tuple[str, int]:
+        done = subprocess.run([str(BIN / tool), "-c", str(self.config), *args],
+                              capture_output=True, text=True, timeout=60, check=False)
+        output = (done.stdout + done.stderr).replace(str(self.directory), "DIR")
+        return normalize(output), done.returncode
+
+    def pid(self, name: str) -> int:
+        done = subprocess.run([str(BIN / "supervisorctl"), "-c", str(self.config), "pid", name],
+                              capture_output=True, text=True, timeout=60, check=False)
+        return int(done.stdout.strip())
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture(scope="module")
+def daemons(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Daemon, Daemon]]:
+    pair = (Daemon("supervisord", tmp_path_factory.mktemp("sup"), free_port()),
+            Daemon("capatazd", tmp_path_factory.mktemp("cap"), free_port()))
+    try:
+        for daemon in pair:
+            daemon.start()
+        yield pair
+    finally:
+        for daemon in pair:
+            daemon.stop()
+            shutil.rmtree(daemon.directory, ignore_errors=True)
+
+
+def both(daemons: tuple[Daemon, Daemon], *args: str, tool: str = "supervisorctl"
+         ) -> tuple[tuple[str, int], tuple[str, int]]:
+    reference, ours = daemons
+    return reference.ctl(tool, *args), ours.ctl(tool, *args)
+
+
+READ_ONLY = [
+    ("status",), ("status", "sleeper"), ("status", "grp:*"), ("status", "nosuch", "zz:*"),
+    ("status", "once"), ("avail",), ("pid", "sleeper"), ("pid", "once"), ("pid", "nosuch"),
+    ("tail", "grp:b"), ("tail", "grp:b", "stderr"), ("tail", "-3", "grp:b"), ("tail", "nosuch"),
+    ("reread",), ("start", "sleeper"), ("start", "nosuch"), ("start", "zz:*"),
+    ("start", "bad"), ("start", "grp:*"), ("stop", "once"), ("stop", "nosuch"),
+    ("signal", "FOO", "sleeper"), ("signal", "HUP", "once"), ("signal", "CONT", "grp:*"),
+    ("remove", "sleeper"), ("add", "sleeper"), ("add", "nosuch"), ("clear", "nosuch"),
+    ("fg", "once"), ("fg", "nosuch"),
+]
+
+
+@pytest.mark.parametrize("tool", ["supervisorctl", "capatazctl"])
+@pytest.mark.parametrize("args", READ_ONLY, ids=" ".join)
+def test_same_answers_from_both_daemons(
+    daemons: tuple[Daemon, Daemon], args: tuple[str, ...], tool: str
+) -> None:
+    """Commands that leave the state as it was: same text, same exit code."""
+    reference, ours = both(daemons, *args, tool=tool)
+    assert ours == reference
+
+
+@pytest.mark.parametrize(
+    ("command", "restore"),
+    [(("stop", "sleeper"), ("start", "sleeper")), (("stop", "grp:*"), ("start", "grp:*")),
+     (("stop", "all"), ("start", "sleeper", "grp:*")), (("start", "once"), ()),
+     (("restart", "sleeper"), ()), (("restart", "grp:*"), ()),
+     (("remove", "once"), ("add", "once")), (("clear", "grp:b"), ())],
+    ids=lambda args: " ".join(args) or "-",
+)
+def test_changes_read_the_same(daemons: tuple[Daemon, Daemon], command: tuple[str, ...],
+                               restore: tuple[str, ...]) -> None:
+    """State changes by the real supervisorctl: the same lines (in any order), same code."""
+    reference, ours = both(daemons, *command)
+    if restore:
+        both(daemons, *restore)
+    assert sorted(ours[0].splitlines()) == sorted(reference[0].splitlines())
+    assert ours[1] == reference[1]
+
+
+def test_update_applies_config_changes_alike(daemons: tuple[Daemon, Daemon]) -> None:
+    """reread then update: added started, changed restarted, removed stopped, others untouched."""
+    ours = daemons[1]
+    pids_before = {name: ours.pid(name) for name in ("grp:a", "sleeper")}
+    for daemon in daemons:
+        daemon.write_config(CHANGED)
+    try:
+        rereads = both(daemons, "reread")
+        assert rereads[1] == rereads[0]
+        assert rereads[1][0].splitlines() == [
+            "gone: available", "newp: available", "once: disappeared", "sleeper: changed"]
+        updates = both(daemons, "update")
+        assert updates[1] == updates[0]
+        assert ours.ctl("supervisorctl", "status", "newp")[1] == 0  # added and running
+        assert ours.ctl("supervisorctl", "status", "once")[1] == 4  # removed: no such process
+        assert ours.pid("grp:a") == pids_before["grp:a"]  # unchanged group untouched
+        assert ours.pid("sleeper") not in {pids_before["sleeper"], 0}  # changed: restarted
+    finally:
+        for daemon in daemons:
+            daemon.write_config()
+        both(daemons, "update")
+
+
+@pytest.mark.parametrize("creds", [(), ("-u", "admin", "-p", "wrong")], ids=["none", "wrong"])
+def test_tcp_refuses_without_the_password(daemons: tuple[Daemon, Daemon],
+                                          creds: tuple[str, ...]) -> None:
+    """Over TCP without the right password both daemons answer 401 the same way."""
+    outputs = [d.ctl("supervisorctl", "-s", f"http://127.0.0.1:{d.port}", *creds, "status")
+               for d in daemons]
+    assert outputs[0][1] == outputs[1][1] == 1
+    assert outputs[0][0].splitlines()[0] == outputs[1][0].splitlines()[0] == (
+        "Server requires authentication")
+
+
+def test_tcp_with_the_password(daemons: tuple[Daemon, Daemon]) -> None:
+    """With the password, status over TCP is the same as over the socket."""
+    outputs = [d.ctl("supervisorctl", "-s", f"http://127.0.0.1:{d.port}", "-u", "admin",
+                     "-p", PASSWORD, "status") for d in daemons]
+    assert outputs[0] == outputs[1]
+
+
+def test_maintail_and_version_answer(daemons: tuple[Daemon, Daemon]) -> None:
+    """maintail reads capatazd's own log; version answers (capataz's own version)."""
+    ours = daemons[1]
+    text, code = ours.ctl("supervisorctl", "maintail", "-2000")
+    assert code == 0
+    assert text.strip()
+    version, code = ours.ctl("supervisorctl", "version")
+    assert code == 0
+    assert version.strip()
