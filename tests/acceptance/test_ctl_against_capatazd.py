@@ -1,7 +1,7 @@
 """The real supervisorctl (and capatazctl) drive capatazd as they drive supervisord.
 
 Two daemons run the same configuration: Supervisor 4.3.0's supervisord and
-capatazd's supervision loop with the control servers (``ctl_capatazd_runner``,
+capatazd's supervision loop with the control servers (``test_ctl_capatazd_runner``,
 what ``capatazd -n`` runs). The same command against each must print the same
 lines (pids, uptimes and dates normalized) and exit with the same code.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 BIN = Path(sys.executable).parent
-RUNNER = Path(__file__).with_name("ctl_capatazd_runner.py")
+RUNNER = Path(__file__).with_name("test_ctl_capatazd_runner.py")
 PASSWORD = "s3cret"  # noqa: S105 - a throwaway password for test daemons
 
 PROGRAMS = """

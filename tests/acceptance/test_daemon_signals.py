@@ -62,11 +62,11 @@ def test_sigusr2_reopens_the_logs(tmp_path: Path) -> None:
 
 
 def test_without_nodaemon_it_daemonizes(tmp_path: Path) -> None:
-    """No -n: the command returns 0 at once, the daemon runs on under its pidfile's pid."""
+    """No -n: the command returns 0 at once; the daemon runs on in -d, under its pidfile's pid."""
     conf, log = start_seed(tmp_path)
     pidfile = tmp_path / "capatazd.pid"
-    result = subprocess.run([CAPATAZD, "-c", str(conf)], capture_output=True, timeout=30,
-                            check=False)
+    result = subprocess.run([CAPATAZD, "-c", str(conf), "-d", str(tmp_path)],
+                            capture_output=True, timeout=30, check=False)
     assert result.returncode == 0, result.stderr
     wait_until(pidfile.exists)
     pid = int(pidfile.read_text())
@@ -74,6 +74,7 @@ def test_without_nodaemon_it_daemonizes(tmp_path: Path) -> None:
         wait_until(lambda: log.running() == set(WORKERS))
         assert os.getsid(pid) == pid, "a new session, away from the terminal"
         assert os.readlink(f"/proc/{pid}/fd/0") == "/dev/null"
+        assert Path(f"/proc/{pid}/cwd").resolve() == tmp_path.resolve()
         os.kill(pid, signal.SIGTERM)
         wait_until(lambda: not alive(pid))
     finally:

@@ -1,7 +1,8 @@
 """capatazd's loop with the control servers: what ``capataz.supervisor.daemon`` will run.
 
+(Named test_* only to live among the ctl acceptance tests; it holds no tests.)
 Used by ``test_ctl_against_capatazd.py`` until the daemon starts the control
-servers itself: ``python ctl_capatazd_runner.py supervisor.conf`` supervises in
+servers itself: ``python test_ctl_capatazd_runner.py supervisor.conf`` supervises in
 the foreground and serves XML-RPC, exactly as ``capatazd -n`` will.
 """
 
