@@ -448,6 +448,46 @@ GENERATED_VALUES: dict[str, list[str]] = {
     "serverurl": ["AUTO", "http://x:1", "unix:///tmp/s", ""],
 }
 _PROGRAM_NAMES = ["a", "b", "web", "w_1"]
+DAEMON_VALUES: dict[str, list[str]] = {
+    "logfile": ["/tmp/d.log", "syslog", "rel.log", "%(here)s/d.log", "~/d.log", "%(program_name)s"],
+    "pidfile": ["/tmp/d.pid", "run/d.pid", "%(ENV_HOME)s/d.pid"],
+    "logfile_maxbytes": ["0", "5MB", "x"],
+    "loglevel": ["info", "DEBUG", "blather", "warn", "verbose"],
+    "umask": ["022", "7", "9"],
+    "minfds": ["1024", "x"],
+    "childlogdir": ["/tmp", "~", "%(here)s"],
+    "identifier": ["prod", "%(ENV_APP_ENV)s"],
+    "nodaemon": ["true", "x"],
+    "environment": ['A="1"', "A=%(ENV_HOME)s", "H=%%(host_node_name)s", "A=a@b", "H=%(here)s"],
+}
+LISTENER_VALUES: dict[str, list[str]] = {
+    "events": ["PROCESS_STATE", "tick_5,TICK_60", "NOPE", "", "PROCESS_LOG_STDOUT"],
+    "buffer_size": ["10", "1", "0", "x"],
+}
+FCGI_VALUES: dict[str, list[str]] = {
+    "socket": [
+        "tcp://localhost:9000",
+        "unix:///tmp/%(program_name)s.sock",
+        "unix://rel",
+        "tcp://h",
+        "tcp://H:9%(ENV_NOPE)s",
+    ],
+    "socket_backlog": ["10", "0", "70000"],
+    "socket_mode": ["0600", "9"],
+    "socket_owner": ["nobody", "nobody:nogroup", "ghost"],
+}
+UNIX_VALUES: dict[str, list[str]] = {
+    "file": ["/tmp/s.sock", "%(here)s/s.sock", "rel.sock", "%(program_name)s"],
+    "chmod": ["0700", "0777", "9"],
+    "chown": ["nobody", "nobody:nogroup", "ghost"],
+    "username": ["u", "%(ENV_HOME)s"],
+    "password": ["p", "{SHA}0000"],
+}
+INET_VALUES: dict[str, list[str]] = {
+    "port": ["9001", "127.0.0.1:9001", "*:9001", ":9001", "x", "70000"],
+    "username": ["u"],
+    "password": ["p"],
+}
 _INVALID = frozenset(
     {
         "a %(nope)s",
@@ -475,26 +515,55 @@ _INVALID = frozenset(
         "A=1 B=2",
         "A=%(ENV_A)s",
         "%(process_num)d",
+        "verbose",
+        "9",
+        "70000",
+        "unix://rel",
+        "tcp://h",
+        "tcp://H:9%(ENV_NOPE)s",
     }
 )
+
+
+def _pick(draw: st.DrawFn, choices: list[str]) -> str:
+    """Mostly a value valid for the option, so that most files are accepted and compared."""
+    valid = [value for value in choices if value not in _INVALID] or choices
+    # Hypothesis favours small integers, so the common case is the small one.
+    return draw(st.sampled_from(choices if draw(st.integers(0, 9)) == 9 else valid))
+
+
+def _options(draw: st.DrawFn, table: dict[str, list[str]], required: str = "") -> list[str]:
+    chosen = draw(st.lists(st.sampled_from(sorted(table)), unique=True))
+    if required and required not in chosen and draw(st.integers(0, 9)) < 9:
+        chosen.append(required)
+    return [f"{option}={_pick(draw, table[option])}" for option in chosen]
 
 
 @st.composite
 def _generated_config(draw: st.DrawFn) -> str:
     names = draw(st.lists(st.sampled_from(_PROGRAM_NAMES), min_size=1, max_size=3, unique=True))
-    lines = ["[supervisord]"]
-    if draw(st.booleans()):
-        grouped = draw(st.lists(st.sampled_from(names), min_size=1, unique=True))
+    kinds = {
+        name: draw(st.sampled_from(["program", "program", "eventlistener", "fcgi-program"]))
+        for name in names
+    }
+    lines = ["[supervisord]", *_options(draw, DAEMON_VALUES)]
+    groupable = [name for name in names if kinds[name] != "eventlistener"]
+    if groupable and draw(st.booleans()):
+        grouped = draw(st.lists(st.sampled_from(groupable), min_size=1, unique=True))
         lines += ["[group:g]", "programs=" + ",".join(grouped)]
     for name in names:
-        lines.append(f"[program:{name}]")
-        options = draw(st.lists(st.sampled_from(sorted(GENERATED_VALUES)), unique=True))
-        # Hypothesis favours small integers, so the common case is the small one.
-        if "command" not in options and draw(st.integers(0, 9)) < 9:
-            options.append("command")
-        lines += [
-            f"{option}={draw(st.sampled_from(GENERATED_VALUES[option]))}" for option in options
-        ]
+        lines.append(f"[{kinds[name]}:{name}]")
+        lines += _options(draw, GENERATED_VALUES, required="command")
+        if kinds[name] == "eventlistener":
+            lines += _options(draw, LISTENER_VALUES, required="events")
+        if kinds[name] == "fcgi-program":
+            lines += _options(draw, FCGI_VALUES, required="socket")
+    for header, table, required in (
+        ("[unix_http_server]", UNIX_VALUES, "file"),
+        ("[inet_http_server]", INET_VALUES, "port"),
+    ):
+        if draw(st.booleans()):
+            lines += [header, *_options(draw, table, required)]
     return "\n".join(lines) + "\n"
 
 
