@@ -25,9 +25,14 @@ def fmt(value: float) -> str:
     return f"{value:.3g}"
 
 
+def _clean(cell: str) -> str:
+    """One line per row: a multi-line reason would split the table."""
+    return " ".join(cell.split()).replace("|", "\\|")
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(_clean(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
@@ -92,7 +97,7 @@ def targets_table(verdicts: Sequence[Verdict]) -> str:
     marks = {"met": "met", "missed": "**missed**", "not built": "not built",
              "not measured": "not measured"}
     rows = [[v.target.text, f"`{v.target.scenario}`", marks[v.state], v.detail] for v in verdicts]
-    return table(["target", "scenario", "verdict", "capataz (median)"], rows)
+    return table(["target", "scenario", "verdict", "capataz (median) against the bound"], rows)
 
 
 @dataclass(frozen=True)

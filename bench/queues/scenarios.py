@@ -53,7 +53,8 @@ def drive(queue: str, action: str, jobs: int) -> Sample:
         )
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
-        raise RuntimeError(f"driver exited {done.returncode}: {done.stderr.strip()[-1500:]}")
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"{queue} driver exited {done.returncode}: {last}")
     answer = json.loads(lines[-1])
     if "not_built" in answer:
         raise NotBuilt(answer["not_built"])

@@ -105,9 +105,16 @@ def _check_exit(daemon: Daemon) -> None:
     raise RuntimeError(f"{daemon.kind.label} exited {code} at start:\n{daemon.log_tail()}")
 
 
+SOCKET_GRACE = 15.0  # a daemon that runs but has no socket by then serves no RPC at all
+
+# Daemons found not to serve the API in this harness run: later scenarios skip
+# them at once instead of waiting SOCKET_GRACE again.
+_NOT_SERVING: dict[str, str] = {}
+
+
 def wait_ready(daemon: Daemon, timeout: float = STARTUP_TIMEOUT) -> None:
     """Return when the daemon answers supervisor.getState over its socket."""
-    deadline = time.perf_counter() + timeout
+    started = time.perf_counter()
     socket_path = daemon.directory / "rpc.sock"
     while True:
         _check_exit(daemon)
@@ -118,7 +125,12 @@ def wait_ready(daemon: Daemon, timeout: float = STARTUP_TIMEOUT) -> None:
                 pass
             else:
                 return
-        if time.perf_counter() > deadline:
+        elif time.perf_counter() - started > SOCKET_GRACE:
+            reason = (f"{daemon.kind.label} runs but opens no XML-RPC socket "
+                      f"([unix_http_server]) in {SOCKET_GRACE:.0f} s")
+            _NOT_SERVING[daemon.kind.label] = reason
+            raise NotBuilt(reason)
+        if time.perf_counter() - started > timeout:
             raise TimeoutError(f"{daemon.kind.label} did not answer in {timeout:.0f} s")
         time.sleep(0.005)
 
@@ -155,6 +167,8 @@ def wait_all_running(daemon: Daemon, count: int, timeout: float = STARTUP_TIMEOU
 @contextlib.contextmanager
 def running(kind: DaemonKind, config: Path, ready: bool = True) -> Iterator[Daemon]:
     """Start the daemon in the foreground; on exit stop it and any child it left."""
+    if kind.label in _NOT_SERVING:
+        raise NotBuilt(_NOT_SERVING[kind.label])
     directory = config.parent
     with (directory / "stderr.log").open("wb") as errors:
         process = subprocess.Popen([*kind.argv, "-c", str(config)], stdin=subprocess.DEVNULL,

@@ -38,7 +38,11 @@ class CapatazDriver:
         known = getattr(connections, "BACKENDS", {})
         if scheme not in known and not any(scheme.startswith(k) for k in known):
             raise NotBuiltYet(f"capataz has no {scheme}:// queue store yet")
-        self.backend: Any = queue.use(self.url)
+        try:
+            self.backend: Any = queue.use(self.url)
+        except ImportError as exc:
+            reason = f"capataz's {scheme}:// store is not importable yet ({exc})"
+            raise NotBuiltYet(reason) from None
         self.jobs = capataz_jobs
 
     def reset(self) -> None:
