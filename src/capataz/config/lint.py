@@ -106,6 +106,13 @@ def lint_processes(ctx: ReadContext, groups: Sequence[GroupConfig]) -> None:
                     section,
                 )
             process_names.add(process.name)
+            if not process.name or any(c in process.name for c in " :/"):
+                ctx.warn(
+                    f"the process name {process.name!r} is empty or holds ' ', ':' or '/' "
+                    "after expansion; supervisorctl cannot name it, so fix process_name",
+                    section,
+                    ctx.raw(section, "process_name"),
+                )
             _lint_command(ctx, section, process)
             _lint_device_logs(ctx, section, process)
 

@@ -25,9 +25,8 @@ from capataz.config.options import OPTIONS_BY_NAME, SECTION_SCOPED
 _ROOT_ADVICE = (
     "user=root runs the processes as root: every child gets every privilege, so a bug "
     "or a compromised job (a malicious payload, a vulnerable dependency) owns the whole "
-    "machine. Create an "
-    "unprivileged user that can write only what the job needs (e.g. www-data for a PHP "
-    "app) and set user=www-data"
+    "machine. Create an unprivileged user that can write only what the job needs "
+    "(e.g. www-data for a PHP app) and set user=www-data"
 )
 
 
@@ -102,7 +101,7 @@ class ProcessReader:
         if user is None:
             return
         if user in ("root", "0"):
-            self.ctx.warn(f"{_ROOT_ADVICE}", self.section, value)
+            self.ctx.warn(_ROOT_ADVICE, self.section, value)
         elif not self.ctx.host.user_exists(user):
             self.ctx.warn(
                 f"user {user!r} does not exist on this machine; Supervisor refuses this file "

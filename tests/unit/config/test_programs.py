@@ -365,3 +365,14 @@ def test_duplicate_process_names_in_a_group(read: Reader) -> None:
         "[program:b]\ncommand=y\nprocess_name=worker\n"
     )
     assert any("two processes of group 'g' are named 'worker'" in str(w) for w in config.warnings)
+
+
+def test_expanded_names_that_cannot_be_addressed(read: Reader) -> None:
+    """A process name that expands to nothing or to a ':' is accepted, with a warning."""
+    config = read(
+        "[program:a]\ncommand=x\nprocess_name=%(ENV_EMPTY)s\n"
+        "[program:b]\ncommand=x\nprocess_name=%(ENV_COLON)s\n",
+        environ={"EMPTY": "", "COLON": "b:1"},
+    )
+    assert sorted(p.name for p in config.processes()) == ["", "b:1"]
+    assert sum("supervisorctl cannot name it" in str(w) for w in config.warnings) == 2
