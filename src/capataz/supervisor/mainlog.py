@@ -69,7 +69,11 @@ def setup(
     logger.setLevel(numeric)
     logger.propagate = False
     formatter = _SupervisorFormatter("%(asctime)s %(shortlevel)s %(message)s")
-    if logfile is not None:
+    if logfile == "syslog":
+        syslog = logging.handlers.SysLogHandler(address="/dev/log")
+        syslog.setFormatter(logging.Formatter("capatazd: %(message)s"))
+        logger.addHandler(syslog)
+    elif logfile is not None:
         try:
             handler = ReopenableFileHandler(
                 logfile, maxBytes=maxbytes, backupCount=backups, encoding="utf-8"
