@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from facturacion.errors import ConfigurationError
 
@@ -73,8 +73,15 @@ class SunatConfig:
         return self.consult_url or ENDPOINTS[self.environment].consult
 
     @classmethod
-    def beta(cls, ruc: str = "20000000001", **overrides: object) -> SunatConfig:
-        return cls(ruc, BETA_USER, BETA_PASSWORD, Environment.BETA, **overrides)  # type: ignore[arg-type]
+    def beta(cls, ruc: str = "20000000001", **overrides: Any) -> SunatConfig:
+        """SUNAT beta with its published credentials; any field may be overridden."""
+        settings: dict[str, Any] = {
+            "sol_user": BETA_USER,
+            "sol_password": BETA_PASSWORD,
+            "environment": Environment.BETA,
+        }
+        settings.update(overrides)
+        return cls(ruc, **settings)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> SunatConfig:

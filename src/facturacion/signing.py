@@ -12,6 +12,7 @@ pretty-printing) a signed tree breaks the signature.
 from __future__ import annotations
 
 import base64
+import warnings
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -21,6 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.utils import CryptographyDeprecationWarning
 from lxml import etree
 
 from facturacion import xmlsafe
@@ -191,7 +193,11 @@ def embedded_certificate(signed: bytes) -> x509.Certificate:
     if not encoded:
         raise SignatureError("the signature carries no X509Certificate")
     try:
-        return x509.load_der_x509_certificate(base64.b64decode("".join(encoded.split())))
+        with warnings.catch_warnings():
+            # Certificates SUNAT-era CAs issued with negative serial numbers are still in
+            # use; cryptography warns about them, and we only need their public key.
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            return x509.load_der_x509_certificate(base64.b64decode("".join(encoded.split())))
     except ValueError as error:
         raise SignatureError(f"the embedded certificate is unreadable: {error}") from error
 

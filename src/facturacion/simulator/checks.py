@@ -82,7 +82,7 @@ def check_signature(received: Received, allowed: frozenset[signing.SignatureAlgo
         not xmlsafe.iter_local(received.root, "Signature")
         or received.xml.find(b"SignatureValue") < 0
     ):
-        raise SimulatedFault(2076, "No se encontro la firma digital (ds:Signature)")
+        raise SimulatedFault(1059, "No se encontro la firma digital (ds:Signature)")
     try:
         signing.verify(received.xml, allowed)
     except SignatureError as error:

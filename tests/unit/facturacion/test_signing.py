@@ -170,3 +170,29 @@ def test_mismatched_key_and_certificate_fail_to_sign(credentials: SigningCredent
     with pytest.raises(SignatureError, match="signing failed"):
         Signer(mixed).sign(ubl.render(samples.factura()))
     assert credentials.key_pem != other.key_pem
+
+
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "facturacion" / "sunat"
+
+
+@pytest.mark.parametrize(
+    ("name", "digest"),
+    [
+        ("cdr/20600995805-RA-20170719-01.xml", "WJpLoHEPpoMEoN9TPNjSYtZP8P0="),
+        ("cdr/20600055519-01-F001-00000001.xml", "+aa1QPl9pxlaCSSiT1kBY8s74fw="),
+    ],
+)
+def test_real_world_signatures_verify(name: str, digest: str) -> None:
+    """Documents signed by other systems (ISO-8859-1, RSA-SHA1, negative-serial cert) verify."""
+    data = (FIXTURES / name).read_bytes()
+    assert signing.verify(data) is SignatureAlgorithm.RSA_SHA1
+    assert signing.digest_value(data) == digest
+
+
+@pytest.mark.parametrize(
+    "name", ["cdr/20000000001-RC-20171119-001.xml", "documents/20505310072-01-F001-00019772.xml"]
+)
+def test_fixtures_edited_after_signing_fail_as_xmlsec1_says(name: str) -> None:
+    """Two fixtures were reformatted after signing; xmlsec1 rejects them, and so do we."""
+    with pytest.raises(SignatureError, match="does not verify"):
+        signing.verify((FIXTURES / name).read_bytes())

@@ -1,0 +1,234 @@
+"""The service's less common paths, on a scripted SUNAT double and a real SQLite store."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from facturacion import samples
+from facturacion.client import ConsultStatus, TicketStatus
+from facturacion.errors import SunatFaultError, TransportError, UnknownDocumentError
+from facturacion.outcome import Outcome, Symptom
+from facturacion.packaging import make_zip
+from facturacion.service import SunatService, poll_delay
+from facturacion.signing import Signer, SigningCredentials
+from facturacion.simulator.cdrs import Verdict, build_cdr_zip
+from facturacion.store import DocumentStore, State
+
+CDR_TIME = __import__("datetime").datetime(2026, 12, 3, 10, 0)
+
+
+def cdr(code: int = 0, notes: tuple[str, ...] = ()) -> bytes:
+    return build_cdr_zip(
+        "X", issuer_ruc="20000000001", document_id="F001-1", verdict=Verdict(code, "texto", notes),
+        customer=None, signer=None, now=CDR_TIME,
+    )  # fmt: skip
+
+
+class ScriptedSunat:
+    """Answers (or raises) from per-operation scripts, in order; records each call."""
+
+    def __init__(self, **scripts: list[Any]) -> None:
+        self.scripts = scripts
+        self.calls: list[str] = []
+
+    def _next(self, operation: str) -> Any:
+        self.calls.append(operation)
+        answer = self.scripts[operation].pop(0)
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    async def send_bill(self, file_name: str, zip_bytes: bytes) -> bytes:
+        return self._next("send_bill")  # type: ignore[no-any-return]
+
+    async def send_summary(self, file_name: str, zip_bytes: bytes) -> str:
+        return self._next("send_summary")  # type: ignore[no-any-return]
+
+    async def get_status(self, ticket: str) -> TicketStatus:
+        return self._next("get_status")  # type: ignore[no-any-return]
+
+    async def get_status_cdr(
+        self, ruc: str, document_type: str, series: str, number: int
+    ) -> ConsultStatus:
+        return self._next("get_status_cdr")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[DocumentStore]:
+    documents = DocumentStore(tmp_path / "docs.sqlite3")
+    yield documents
+    documents.close()
+
+
+def service_with(
+    store: DocumentStore, credentials: SigningCredentials, api: ScriptedSunat, **options: Any
+) -> SunatService:
+    return SunatService(store, Signer(credentials), api, **options)  # type: ignore[arg-type]
+
+
+def test_unknown_key_is_refused_with_advice(
+    store: DocumentStore, credentials: SigningCredentials
+) -> None:
+    """Sending a key nobody prepared says to prepare it first."""
+    service = service_with(store, credentials, ScriptedSunat())
+    with pytest.raises(UnknownDocumentError, match="prepare"):
+        asyncio.run(service.send("20000000001-01-F001-99"))
+
+
+def test_unreadable_cdr_after_send_is_unknown_and_kept(
+    store: DocumentStore, credentials: SigningCredentials
+) -> None:
+    """SUNAT answered bytes we cannot read: keep them, outcome unknown, query later."""
+    api = ScriptedSunat(send_bill=[b"garbage"])
+    service = service_with(store, credentials, api)
+    key = service.prepare(samples.factura()).key
+    result = asyncio.run(service.send(key))
+    assert (result.state, result.outcome, result.cdr_zip) == (
+        State.UNKNOWN,
+        Outcome.UNKNOWN,
+        b"garbage",
+    )
+
+
+def test_fault_without_code_is_transient(
+    store: DocumentStore, credentials: SigningCredentials
+) -> None:
+    """A SOAP fault with no code ('Internal Error') is retried."""
+    api = ScriptedSunat(send_bill=[SunatFaultError(None, "Internal Error", 500)])
+    service = service_with(store, credentials, api)
+    key = service.prepare(samples.factura()).key
+    assert asyncio.run(service.send(key)).state is State.PENDING
+
+
+@pytest.mark.parametrize(
+    ("consult", "state"),
+    [
+        (ConsultStatus("0001", "aceptado", cdr(0, ("4001 - nota",))), State.OBSERVED),
+        (ConsultStatus("0002", "rechazado", cdr(2800)), State.REJECTED),
+        (ConsultStatus("0003", "de baja", None), State.VOIDED),
+    ],
+)
+def test_reconcile_after_unknown_takes_sunat_word(
+    store: DocumentStore, credentials: SigningCredentials, consult: ConsultStatus, state: State
+) -> None:
+    """After an unknown outcome, getStatusCdr's answer is recorded without resending."""
+    api = ScriptedSunat(
+        send_bill=[TransportError(Symptom.SEND_TIMEOUT, "slow")], get_status_cdr=[consult]
+    )
+    service = service_with(store, credentials, api, can_consult=True)
+    key = service.prepare(samples.factura()).key
+    assert asyncio.run(service.send(key)).state is State.UNKNOWN
+    assert asyncio.run(service.send(key)).state is state
+    assert api.calls == ["send_bill", "get_status_cdr"]
+
+
+@pytest.mark.parametrize(
+    "consult",
+    [
+        ConsultStatus("0011", "no existe", None),
+        ConsultStatus("0001", "aceptado", b"not a zip"),
+        TransportError(Symptom.QUERY_TIMEOUT, "slow"),
+    ],
+)
+def test_reconcile_without_an_answer_resends_the_same_bytes(
+    store: DocumentStore, credentials: SigningCredentials, consult: Any
+) -> None:
+    """Not found, an unreadable CDR or a failed query: resend the identical file."""
+    api = ScriptedSunat(
+        send_bill=[TransportError(Symptom.SEND_CONNECTION_LOST, "reset"), cdr()],
+        get_status_cdr=[consult],
+    )
+    service = service_with(store, credentials, api, can_consult=True)
+    key = service.prepare(samples.factura()).key
+    asyncio.run(service.send(key))
+    assert asyncio.run(service.send(key)).state is State.ACCEPTED
+    assert api.calls == ["send_bill", "get_status_cdr", "send_bill"]
+
+
+def test_boletas_are_not_reconciled_by_consult(
+    store: DocumentStore, credentials: SigningCredentials
+) -> None:
+    """billConsultService knows only F-series documents: a boleta is resent instead."""
+    api = ScriptedSunat(send_bill=[TransportError(Symptom.SEND_TIMEOUT, "slow"), cdr()])
+    service = service_with(store, credentials, api, can_consult=True)
+    key = service.prepare(samples.boleta()).key
+    asyncio.run(service.send(key))
+    assert asyncio.run(service.send(key)).state is State.ACCEPTED
+    assert api.calls == ["send_bill", "send_bill"]
+
+
+def test_stale_claim_after_a_crash_is_taken_over(
+    store: DocumentStore, credentials: SigningCredentials
+) -> None:
+    """A worker that died mid-send leaves SENDING; after claim_timeout another worker takes over."""
+    now = [1000.0]
+    api = ScriptedSunat(send_bill=[cdr()])
+    service = service_with(store, credentials, api, claim_timeout=300, clock=lambda: now[0])
+    key = service.prepare(samples.boleta()).key
+    assert store.claim(key, frozenset({State.PREPARED}), now[0], now[0] - 300)
+    busy = asyncio.run(service.send(key))
+    assert (busy.state, busy.retry) == (State.SENDING, True)
+    now[0] += 301
+    assert asyncio.run(service.send(key)).state is State.ACCEPTED
+
+
+def test_summary_paths(store: DocumentStore, credentials: SigningCredentials) -> None:
+    """Ticket kept at once; 98 and failed polls keep it; 0127 is a configuration error."""
+    api = ScriptedSunat(
+        send_summary=["1700000000123"],
+        get_status=[
+            TicketStatus(98, None),
+            TransportError(Symptom.QUERY_TIMEOUT, "slow"),
+            SunatFaultError(130, "sistema", 500),
+            TicketStatus(0, b"not a zip"),
+            SunatFaultError(127, "ticket no existe", 500),
+        ],
+    )
+    service = service_with(store, credentials, api)
+    key = service.prepare(samples.resumen_diario()).key
+    first = asyncio.run(service.send_summary(key))
+    assert (first.state, first.ticket, first.outcome) == (
+        State.TICKET,
+        "1700000000123",
+        Outcome.TRANSIENT,
+    )
+    for expected in ("failed, ticket kept", "failed, ticket kept", "not a zip"):
+        result = asyncio.run(service.poll(key))
+        assert result.state is State.TICKET
+        assert expected in result.message
+    last = asyncio.run(service.send_summary(key))
+    assert (last.state, last.code) == (State.CONFIGURATION, 127)
+    assert api.calls.count("send_summary") == 1
+
+
+def test_summary_send_faults_are_classified(
+    store: DocumentStore, credentials: SigningCredentials
+) -> None:
+    """sendSummary faults: no code is transient, 2223 a duplicate; timeouts unknown."""
+    api = ScriptedSunat(
+        send_summary=[
+            SunatFaultError(None, "Internal Error", 500),
+            TransportError(Symptom.SEND_TIMEOUT, "slow"),
+            SunatFaultError(2223, "ya presentado", 500),
+        ]
+    )
+    service = service_with(store, credentials, api)
+    key = service.prepare(samples.comunicacion_baja()).key
+    states = [asyncio.run(service.send_summary(key)).state for _ in range(3)]
+    assert states == [State.PENDING, State.UNKNOWN, State.DUPLICATE]
+    assert asyncio.run(service.poll(key)).state is State.DUPLICATE  # no ticket: nothing to poll
+
+
+def test_poll_schedule_grows_and_caps() -> None:
+    """Polls wait seconds first, then minutes, capped at ten minutes."""
+    assert [poll_delay(n) for n in (0, 1, 2, 5, 8, 50)] == [5.0, 5.0, 10.0, 60.0, 600.0, 600.0]
+
+
+def test_zip_is_deterministic() -> None:
+    """The same signed XML always zips to the same bytes (resends are byte-identical)."""
+    assert make_zip("k", b"<a/>") == make_zip("k", b"<a/>")
