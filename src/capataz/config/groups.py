@@ -34,11 +34,8 @@ PREFIXES = {
 }
 
 
-def _kind_and_name(section: str) -> tuple[GroupKind, str] | None:
-    for prefix, kind in PREFIXES.items():
-        if section.startswith(prefix):
-            return kind, section[len(prefix) :]
-    return None
+def _kind(section: str) -> GroupKind | None:
+    return next((kind for prefix, kind in PREFIXES.items() if section.startswith(prefix)), None)
 
 
 def _listener_options(ctx: ReadContext, section: str) -> EventListenerOptions:
@@ -159,10 +156,9 @@ def read_process_groups(ctx: ReadContext) -> tuple[GroupConfig, ...]:
         if section.startswith("group:")
     ]
     for section in sections:
-        found = _kind_and_name(section)
-        if found is None or section in grouped:
+        kind = _kind(section)
+        if kind is None or section in grouped:
             continue
-        kind, _ = found
         groups.append(_homogeneous_group(ctx, section, kind))
     groups.sort(key=lambda group: (group.priority, group.name))
     return tuple(groups)
@@ -215,12 +211,10 @@ def _heterogeneous_group(
 
 
 def _homogeneous_group(ctx: ReadContext, section: str, kind: GroupKind) -> GroupConfig:
-    suffix = section.split(":", 1)[1]
-    # Supervisor keeps an event listener pool's name unstripped; the others are checked names.
-    reader = ProcessReader(ctx, section, suffix)
-    group_name = suffix if kind is GroupKind.EVENTLISTENER else reader.program_name
-    reader.group_name = group_name
-    reader.names["group_name"] = group_name
+    # Supervisor keeps an event listener pool's name as written; the others are checked names.
+    listener_pool = section.split(":", 1)[1] if kind is GroupKind.EVENTLISTENER else None
+    reader = ProcessReader(ctx, section, listener_pool)
+    group_name = reader.group_name
     default_priority = -1 if kind is GroupKind.EVENTLISTENER else 999
     priority: int = ctx.read(section, "priority", default_priority, {}, values.integer)
     listener = _listener_options(ctx, section) if kind is GroupKind.EVENTLISTENER else None

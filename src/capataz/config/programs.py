@@ -33,17 +33,18 @@ _ROOT_ADVICE = (
 class ProcessReader:
     """Reads one process section into its processes, option by option from the table."""
 
-    def __init__(self, ctx: ReadContext, section: str, group_name: str) -> None:
+    def __init__(self, ctx: ReadContext, section: str, group_name: str | None) -> None:
+        """``group_name``: the ``[group:x]`` or listener pool name; None for the program's own."""
         self.ctx = ctx
         self.section = section
         suffix = section.split(":", 1)[1]
         self.program_name = ctx.convert(section, "", self._header(), suffix, values.name)
+        self.group_name = self.program_name if group_name is None else group_name
         self.names: dict[str, str | int] = {
             "program_name": self.program_name,
-            "group_name": group_name,
+            "group_name": self.group_name,
             "host_node_name": ctx.host.node_name,
         }
-        self.group_name = group_name
 
     def _header(self) -> IniValue:
         where = self.ctx.source(self.section)

@@ -44,6 +44,13 @@ def read_supervisord(ctx: ReadContext, defaults: SupervisordConfig) -> Superviso
         directory = ctx.host.expanduser(directory)
         _warn_missing(ctx, section, "directory", directory, is_parent=False)
     user: str | None = ctx.read(section, "user", None, {})
+    if user is not None and not ctx.host.user_exists(user):
+        ctx.warn(
+            f"user {user!r} does not exist on this machine; capatazd cannot switch to it "
+            "(Supervisor refuses to start)",
+            section,
+            ctx.raw(section, "user"),
+        )
     umask = get("umask", "022", values.octal)
     logfile = ctx.host.expanduser(str(get("logfile", "supervisord.log")))
     _warn_missing(ctx, section, "logfile", logfile, is_parent=True)

@@ -83,6 +83,13 @@ def test_syslog_logfile_stays_syslog(read: Reader) -> None:
     assert read("[supervisord]\nlogfile=syslog\n").supervisord.logfile == "syslog"
 
 
+def test_unknown_daemon_user_warns(read: Reader) -> None:
+    """[supervisord] user= naming no user of this machine is a warning."""
+    config = read("[supervisord]\nuser=ghost\n")
+    assert config.supervisord.user == "ghost"
+    assert any("'ghost' does not exist" in str(w) for w in config.warnings)
+
+
 def test_missing_directories_warn(read: Reader) -> None:
     """A missing childlogdir or log directory is a warning on this machine, not an error."""
     config = read(
