@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -376,3 +377,12 @@ def test_expanded_names_that_cannot_be_addressed(read: Reader) -> None:
     )
     assert sorted(p.name for p in config.processes()) == ["", "b:1"]
     assert sum("supervisorctl cannot name it" in str(w) for w in config.warnings) == 2
+
+
+def test_documented_options_match_the_table() -> None:
+    """docs/configuration.md lists every option of the table, and no other."""
+    docs = (Path(__file__).parents[3] / "docs" / "configuration.md").read_text(encoding="utf-8")
+    section = docs.split("## Process options", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    documented = {name for row in rows for name in re.findall(r"`([a-z_]+)`", row.split("|")[1])}
+    assert documented == {spec.name for spec in PROCESS_OPTIONS}
