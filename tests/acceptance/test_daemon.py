@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.acceptance.test_daemon_harness import (
@@ -70,3 +72,28 @@ def test_daemon_descriptors_do_not_reach_the_workers(tmp_path: Path) -> None:
             assert sorted(int(fd) for fd in os.listdir(f"/proc/{pid}/fd")) == [0, 1, 2]
             for fd in (0, 1, 2):
                 assert os.readlink(f"/proc/{pid}/fd/{fd}").startswith("pipe:")
+
+
+def test_the_real_supervisorctl_drives_the_daemon(tmp_path: Path) -> None:
+    """Supervisor's own supervisorctl and capatazctl both see and control the workers."""
+    conf, log = start_seed(tmp_path)
+    bindir = Path(sys.executable).parent
+
+    def ctl(tool: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(bindir / tool), "-c", str(conf), *args], capture_output=True,
+                              text=True, timeout=60, check=False)
+
+    with capatazd("-n", "-c", str(conf)) as daemon:
+        wait_until(lambda: log.running() == set(WORKERS))
+        for tool in ("supervisorctl", "capatazctl"):
+            status = ctl(tool, "status")
+            assert status.returncode == 0, status.stdout + status.stderr
+            rows = [line.split() for line in status.stdout.splitlines()]
+            assert [(r[0], r[1]) for r in rows] == [
+                (f"laravel-worker:{w}", "RUNNING") for w in WORKERS]
+        first = "laravel-worker:laravel-worker_00"
+        assert "stopped" in ctl("supervisorctl", "stop", first).stdout
+        assert "STOPPED" in ctl("supervisorctl", "status", first).stdout
+        assert "started" in ctl("supervisorctl", "start", first).stdout
+        assert "Shut down" in ctl("supervisorctl", "shutdown").stdout
+        assert daemon.wait(30) == 0

@@ -35,6 +35,10 @@ def seed_config(tmp_path: Path, *, extra: str = "", loglevel: str = "info") -> P
         f"pidfile={tmp_path / 'capatazd.pid'}\n"
         f"childlogdir={tmp_path}\n"
         f"loglevel={loglevel}\n\n"
+        f"[unix_http_server]\nfile={tmp_path / 'capatazd.sock'}\n\n"
+        "[rpcinterface:supervisor]\n"
+        "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n"
+        f"[supervisorctl]\nserverurl=unix://{tmp_path / 'capatazd.sock'}\n\n"
     )
     path = tmp_path / "supervisord.conf"
     path.write_text(header + "\n".join(lines) + "\n" + extra)

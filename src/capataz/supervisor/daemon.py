@@ -20,6 +20,8 @@ from collections.abc import Callable
 
 from capataz.config import defaults
 from capataz.config.model import Config, SupervisordConfig
+from capataz.control import ControlError, ControlServers, start_control_servers
+from capataz.control.adapter import SupervisorBackend
 from capataz.supervisor import linux, mainlog
 from capataz.supervisor.errors import DaemonSetupError
 from capataz.supervisor.supervisor import Supervisor
@@ -164,6 +166,15 @@ def run(
             os.unlink(settings.pidfile)
 
 
+async def _start_control(config: Config, supervisor: Supervisor) -> ControlServers:
+    """Serve the control API (XML-RPC, JSON) on the configured sockets."""
+    try:
+        return await start_control_servers(config, SupervisorBackend(supervisor))
+    except (ControlError, OSError) as exc:
+        log.critical("can't serve the control API: %s", exc)
+        raise DaemonSetupError(f"can't serve the control API: {exc}") from None
+
+
 async def _supervise(config: Config, loader: Callable[[str], Config] | None) -> None:
     loop = asyncio.get_running_loop()
     supervisor = Supervisor(config, loader=loader)
@@ -180,6 +191,7 @@ async def _supervise(config: Config, loader: Callable[[str], Config] | None) -> 
         supervisor.reopen_logs()
         mainlog.reopen(log)
 
+    servers = await _start_control(config, supervisor)
     for signum in _STOP_SIGNALS:
         loop.add_signal_handler(signum, stop, signum)
     loop.add_signal_handler(signal.SIGHUP, restart)
@@ -189,6 +201,7 @@ async def _supervise(config: Config, loader: Callable[[str], Config] | None) -> 
     try:
         await supervisor.run()
     finally:
+        await servers.close()
         supervisor.close()
         for signum in (*_STOP_SIGNALS, signal.SIGHUP, signal.SIGUSR2, signal.SIGUSR1):
             loop.remove_signal_handler(signum)

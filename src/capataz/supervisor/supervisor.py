@@ -259,8 +259,9 @@ class Supervisor:
     def _server_url(self, config: ProcessConfig) -> str | None:
         if config.serverurl is not AUTO:
             return config.serverurl
-        if self.config.unix_http_server is not None:
-            return f"unix://{self.config.unix_http_server.file}"
+        socket_path = self.config.control_socket()
+        if socket_path:
+            return f"unix://{socket_path}"
         if self.config.inet_http_servers:
             server = self.config.inet_http_servers[0]
             return f"http://{server.host or 'localhost'}:{server.port}"
