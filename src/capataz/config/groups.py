@@ -103,6 +103,12 @@ def _fcgi_options(ctx: ReadContext, section: str, program_name: str) -> FcgiSock
             expected="a number from 1 to 65535",
         )
     owner: str | None = get("socket_owner")
+    if owner is not None and not ctx.host.user_exists(values.user_group(owner)[0]):
+        ctx.warn(
+            f"socket_owner: user {values.user_group(owner)[0]!r} does not exist on this machine",
+            section,
+            ctx.raw(section, "socket_owner"),
+        )
     mode: int | None = get("socket_mode")
     value = ctx.raw(section, "socket")
     socket: str | None = _group_getter(ctx, section, program_name=program_name)("socket")

@@ -309,6 +309,7 @@ def test_fcgi_program(read: Reader) -> None:
         0o660,
     )
     assert php.fcgi.socket_backlog == 64
+    assert not any("socket_owner" in str(w) for w in config.warnings)
     assert (py.fcgi.socket, py.fcgi.socket_mode, py.kind) == (
         "tcp://localhost:9000",
         0o700,
@@ -386,3 +387,11 @@ def test_documented_options_match_the_table() -> None:
     rows = [line for line in section.splitlines() if line.startswith("| `")]
     documented = {name for row in rows for name in re.findall(r"`([a-z_]+)`", row.split("|")[1])}
     assert documented == {spec.name for spec in PROCESS_OPTIONS}
+
+
+def test_fcgi_socket_owner_unknown_user_warns(read: Reader) -> None:
+    """A socket_owner naming no user of this machine is a warning."""
+    config = read(
+        "[fcgi-program:f]\ncommand=x\nsocket=unix:///run/f.sock\nsocket_owner=ghost:web\n"
+    )
+    assert any("socket_owner: user 'ghost'" in str(w) for w in config.warnings)
