@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from capataz.config import AUTO, AutoRestart, Config, ConfigError, GroupKind, load
-from capataz.config.options import PROCESS_OPTIONS, Scope
+from capataz.config import AUTO, AutoRestart, Config, ConfigError, GroupKind, load, values
+from capataz.config.options import PROCESS_OPTIONS, OptionSpec, Scope
 
 Reader = Callable[..., Config]
 
@@ -395,3 +395,32 @@ def test_fcgi_socket_owner_unknown_user_warns(read: Reader) -> None:
         "[fcgi-program:f]\ncommand=x\nsocket=unix:///run/f.sock\nsocket_owner=ghost:web\n"
     )
     assert any("socket_owner: user 'ghost'" in str(w) for w in config.warnings)
+
+
+_NUMERIC = [
+    spec
+    for spec in PROCESS_OPTIONS
+    if spec.convert in (values.integer, values.byte_size) and spec.scope is not Scope.GROUP
+]
+
+
+@pytest.mark.parametrize("spec", _NUMERIC, ids=[spec.name for spec in _NUMERIC])
+def test_process_num_only_where_the_table_allows_it(read: Reader, spec: OptionSpec) -> None:
+    """%(process_num)d works in per-process options and is refused in per-section ones."""
+    text = f"[program:w]\ncommand=x\n{spec.name}=%(process_num)d\n"
+    if spec.scope is Scope.PROCESS:
+        read(text)
+        return
+    with pytest.raises(ConfigError) as caught:
+        read(text)
+    assert caught.value.option == spec.name
+    assert "%(process_num)s is not one of them" in str(caught.value.expected)
+
+
+@pytest.mark.parametrize(
+    "name", ["here", "program_name", "group_name", "host_node_name", "ENV_HOME"]
+)
+def test_section_names_work_everywhere_in_a_program(read: Reader, name: str) -> None:
+    """The names every program option may use expand in a once-per-section option too."""
+    config = read(f"[program:w]\ncommand=x\nuser=%({name})s\n", users=())
+    assert config.processes()[0].user in ("/etc/app", "w", "testhost", "/home/ana")
