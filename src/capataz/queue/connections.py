@@ -47,8 +47,30 @@ def _memory(rest: str, connection: str, clock: Clock | None) -> Backend:
     return MemoryBackend(clock, connection=connection)
 
 
+def _postgres(rest: str, connection: str, clock: Clock | None) -> Backend:
+    from capataz.queue.backends.postgres import PostgresBackend
+
+    return PostgresBackend(f"postgresql://{rest}", clock, connection=connection)
+
+
+def _redis(scheme: str) -> Factory:
+    def open_redis(rest: str, connection: str, clock: Clock | None) -> Backend:
+        from capataz.queue.backends.redis import RedisBackend
+
+        return RedisBackend(f"{scheme}://{rest}", clock, connection=connection)
+
+    return open_redis
+
+
 #: URL scheme -> factory(rest of the URL after "scheme://", connection name, clock).
-BACKENDS: dict[str, Factory] = {"sqlite": _sqlite, "memory": _memory}
+BACKENDS: dict[str, Factory] = {
+    "sqlite": _sqlite,
+    "memory": _memory,
+    "postgresql": _postgres,
+    "postgres": _postgres,
+    "redis": _redis("redis"),
+    "rediss": _redis("rediss"),
+}
 
 
 def open_backend(url: str, *, connection: str = "default", clock: Clock | None = None) -> Backend:

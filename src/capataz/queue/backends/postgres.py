@@ -1,0 +1,415 @@
+"""The PostgreSQL store: many workers on many hosts share one queue.
+
+What it adds to the SQLite store's semantics (which it implements exactly):
+
+- Claims use ``FOR UPDATE SKIP LOCKED``: concurrent workers never wait on each
+  other's rows, and :meth:`PostgresBackend.claim_batch` reserves several jobs in
+  one statement.
+- A trigger NOTIFYs the schema's channel when a job becomes available or a
+  marker changes; an idle worker LISTENs in :meth:`~PostgresBackend.wait`, so it
+  starts a new job within milliseconds. Delayed jobs and expired leases are
+  found by the worker's ``--sleep`` polling, as before.
+- :func:`in_transaction` dispatches on the caller's own connection: the job
+  exists only if the caller's transaction commits.
+- Finished jobs are deleted and failed ones moved out, so the hot table holds
+  only waiting and running jobs.
+- A lost server is ridden out: the worker claims nothing while it is away,
+  reconnects with backoff and logs the outage once (see ``pg_outage``).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import sql
+
+from capataz.queue.backends.base import FailedJob, NewJob, QueueStats, ReservedJob
+from capataz.queue.backends.pg_outage import Outage, StoreUnavailableError, retry_link
+from capataz.queue.backends.pg_schema import Queries, migrate, parse_url
+from capataz.queue.clock import Clock, SystemClock
+from capataz.queue.errors import DispatchError, StoreError
+
+T = TypeVar("T")
+LOG = logging.getLogger("capataz.queue.postgres")
+#: How long complete/release/fail keep retrying through an outage before giving the
+#: job up to its lease (it then runs again: at least once, never lost).
+SETTLE_PATIENCE = 30.0
+
+PgConnection = psycopg.Connection[Any]
+_ENLISTED: contextvars.ContextVar[PgConnection | None] = contextvars.ContextVar(
+    "capataz_pg_enlisted", default=None
+)
+
+
+@contextmanager
+def in_transaction(conn: PgConnection) -> Iterator[PgConnection]:
+    """Dispatch jobs to PostgreSQL stores on ``conn``, inside the caller's transaction.
+
+    ::
+
+        with conn.transaction(), in_transaction(conn):
+            conn.execute("INSERT INTO invoices ...")
+            send_receipt.dispatch(invoice_id)
+
+    The job is written by the caller's connection and exists only if that
+    transaction commits; workers are woken by the commit, not before.
+    """
+    if not isinstance(conn, psycopg.Connection):
+        raise DispatchError(
+            f"in_transaction() needs a psycopg (3) Connection, not {type(conn).__name__}"
+        )
+    token = _ENLISTED.set(conn)
+    try:
+        yield conn
+    finally:
+        _ENLISTED.reset(token)
+
+
+def _is_link_error(error: BaseException) -> bool:
+    """A lost or refused connection, or the server shutting down (not a deadlock, a bad query)."""
+    if not isinstance(error, psycopg.OperationalError):
+        return False
+    state = error.sqlstate
+    return state is None or state.startswith(("08", "57P"))
+
+
+class PostgresBackend:
+    """A job store in one schema of a PostgreSQL database."""
+
+    def __init__(self, url: str, clock: Clock | None = None, *, connection: str = "default"
+                 ) -> None:
+        self.connection = connection
+        self.target = parse_url(url)
+        self.schema = self.target.schema
+        self._q = Queries(self.schema)
+        self._clock = clock or SystemClock()
+        self._lock = threading.RLock()
+        self._conn: PgConnection | None = None
+        self._listener: PgConnection | None = None
+        self._markers: dict[str, float] | None = None
+        self._outage = Outage(self.target.where, LOG, self._clock)
+        try:
+            conn = self._connection()
+            migrate(conn, self.target, self._q)
+            self._dbname = conn.info.dbname
+        except psycopg.Error as exc:
+            self.close()
+            raise StoreError(
+                f"cannot open the queue store in {self.target.where}: {exc}".rstrip()
+                + "; check the URL, that the server runs and that the user may create "
+                f"the schema {self.schema}"
+            ) from exc
+
+    def __repr__(self) -> str:
+        return f"<PostgresBackend {self.target.where} schema={self.schema}>"
+
+    # -- the link -----------------------------------------------------------
+    def _connection(self) -> PgConnection:
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(self.target.conninfo, autocommit=True)
+        return self._conn
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _use(self, action: Callable[[PgConnection], T], *, patience: float = 0.0) -> T:
+        """Run ``action`` on the command connection, riding out a broken link.
+
+        A connection found broken is replaced at once (the server restarted since
+        it was last used); a server still away is retried with backoff for up to
+        ``patience`` seconds, then :class:`StoreUnavailableError`.
+        """
+        def attempt() -> T:
+            with self._lock:
+                fresh = self._conn is None or self._conn.closed
+                conn = self._connection()
+                try:
+                    return action(conn)
+                except psycopg.OperationalError:
+                    if not conn.broken:
+                        raise
+                    self._drop()
+                    if fresh:
+                        raise
+                # A stale connection from before a server restart: one more go, now.
+                return action(self._connection())
+
+        try:
+            return retry_link(attempt, _is_link_error, self._outage, self._clock, patience)
+        except StoreUnavailableError:
+            raise
+        except psycopg.Error as exc:
+            raise StoreError(f"the queue store in {self.target.where} failed: {exc}") from exc
+
+    def _run(self, name: str, params: dict[str, Any] | None = None, *,
+             patience: float = 0.0) -> list[tuple[Any, ...]]:
+        def action(conn: PgConnection) -> list[tuple[Any, ...]]:
+            cursor = conn.execute(self._q[name], params)
+            return cursor.fetchall() if cursor.description else [(cursor.rowcount,)]
+
+        return self._use(action, patience=patience)
+
+    def _count(self, name: str, params: dict[str, Any], *, patience: float = 0.0) -> int:
+        return int(self._run(name, params, patience=patience)[0][0])
+
+    # -- jobs ---------------------------------------------------------------
+    def push(self, jobs: Sequence[NewJob], *, conn: PgConnection | None = None) -> list[str]:
+        """Store jobs atomically; with ``conn`` (or inside :func:`in_transaction`), on it."""
+        if not jobs:
+            return []
+        caller = conn or _ENLISTED.get()
+        if caller is not None:
+            self._check_same_database(caller)
+            try:
+                return self._insert(caller, jobs)
+            except psycopg.Error as exc:
+                raise DispatchError(
+                    f"the job could not be written in your transaction: {exc}"
+                ) from exc
+
+        def action(own: PgConnection) -> list[str]:
+            with own.transaction():
+                return self._insert(own, jobs)
+
+        return self._use(action)
+
+    def _check_same_database(self, caller: PgConnection) -> None:
+        if caller.info.dbname != self._dbname:
+            raise DispatchError(
+                f"in_transaction() got a connection to database {caller.info.dbname!r}, but "
+                f"this queue store is in {self._dbname!r}; use a connection to the same database"
+            )
+
+    def _insert(self, conn: PgConnection, jobs: Sequence[NewJob]) -> list[str]:
+        now = self._clock.time()
+        keys = [j.unique_key for j in jobs if j.unique_key is not None]
+        if keys:
+            conn.execute(self._q["expire_unique_keys"], {"keys": keys, "now": now})
+        result: dict[int, str] = {}
+        pending = list(enumerate(jobs))
+        # A unique key's holder can finish between our insert and our look-up; then
+        # the job is inserted again on the next round rather than silently dropped.
+        for _ in range(3):
+            params = {
+                "now": now,
+                "uuids": [j.uuid for _, j in pending],
+                "queues": [j.queue for _, j in pending],
+                "payloads": [j.payload for _, j in pending],
+                "available": [j.available_at for _, j in pending],
+                "keys": [j.unique_key for _, j in pending],
+                "until": [j.unique_until for _, j in pending],
+            }
+            inserted = {row[0] for row in conn.execute(self._q["insert_jobs"], params)}
+            blocked = [(i, j) for i, j in pending if j.uuid not in inserted and j.unique_key]
+            for i, job in pending:
+                if job.uuid in inserted or not job.unique_key:
+                    result[i] = job.uuid
+            if not blocked:
+                break
+            holders = dict(conn.execute(
+                self._q["unique_key_holders"], {"keys": [j.unique_key for _, j in blocked]}
+            ).fetchall())
+            pending = []
+            for i, job in blocked:
+                if job.unique_key in holders:
+                    result[i] = holders[job.unique_key]
+                else:
+                    pending.append((i, job))
+            if not pending:
+                break
+        for i, job in pending:
+            result.setdefault(i, job.uuid)
+        return [result[i] for i in range(len(jobs))]
+
+    def claim(self, queues: Sequence[str], worker: str, lease_seconds: float) -> ReservedJob | None:
+        jobs = self.claim_batch(queues, worker, lease_seconds, 1)
+        return jobs[0] if jobs else None
+
+    def claim_batch(self, queues: Sequence[str], worker: str, lease_seconds: float,
+                    limit: int) -> list[ReservedJob]:
+        """Reserve up to ``limit`` jobs, filling from the queues in strict priority order.
+
+        Each job gets its own lease; while the server is away, nothing is claimed.
+        """
+        if not self._outage.may_try():
+            return []
+        self._start_listening()
+        now = self._clock.time()
+
+        def action(conn: PgConnection) -> list[ReservedJob]:
+            conn.execute(self._q["rescue_expired_leases"], {"now": now})
+            claimed: list[ReservedJob] = []
+            for queue in queues:
+                if len(claimed) >= limit:
+                    break
+                rows = conn.execute(self._q["claim_from_queue"], {
+                    "now": now, "queue": queue, "worker": worker,
+                    "lease_expires_at": now + lease_seconds, "limit": limit - len(claimed),
+                }).fetchall()
+                rows.sort(key=lambda r: (r[8], r[0]))  # oldest first, as the index orders
+                claimed.extend(ReservedJob(*row[:8]) for row in rows)
+            return claimed
+
+        try:
+            return self._use(action)
+        except StoreUnavailableError:
+            return []
+
+    def renew(self, lease_token: str, lease_seconds: float) -> bool:
+        expires = self._clock.time() + lease_seconds
+        return self._count("renew_lease", {"lease_token": lease_token,
+                                           "lease_expires_at": expires}) == 1
+
+    def _settle(self, action: Callable[[PgConnection], bool]) -> bool:
+        try:
+            return self._use(action, patience=SETTLE_PATIENCE)
+        except StoreUnavailableError:
+            LOG.warning("could not record a job's outcome in %s; it will run again",
+                        self.target.where)
+            return False
+
+    def complete(self, lease_token: str) -> bool:
+        params = {"lease_token": lease_token}
+        return self._settle(
+            lambda conn: conn.execute(self._q["complete_job"], params).rowcount == 1
+        )
+
+    def release(self, lease_token: str, delay: float, *, after_exception: bool) -> bool:
+        params = {
+            "lease_token": lease_token, "exceptions": int(after_exception),
+            "available_at": self._clock.time() + max(0.0, delay),
+        }
+        return self._settle(
+            lambda conn: conn.execute(self._q["release_job"], params).rowcount == 1
+        )
+
+    def fail(self, lease_token: str, exception: str) -> bool:
+        now = self._clock.time()
+
+        def action(conn: PgConnection) -> bool:
+            with conn.transaction():
+                row = conn.execute(self._q["take_for_failure"],
+                                   {"lease_token": lease_token}).fetchone()
+                if row is None:
+                    return False
+                uuid, queue, payload = row
+                conn.execute(self._q["forget_failed_uuid"], {"uuid": uuid})
+                conn.execute(self._q["insert_failed"], {
+                    "uuid": uuid, "connection": self.connection, "queue": queue,
+                    "payload": payload, "exception": exception, "now": now,
+                })
+                return True
+
+        return self._settle(action)
+
+    # -- waking up ----------------------------------------------------------
+    def _start_listening(self) -> PgConnection | None:
+        """LISTEN before the first claim, so no NOTIFY falls between claim and wait."""
+        if self._listener is not None and not self._listener.closed:
+            return self._listener
+        try:
+            listener = psycopg.connect(self.target.conninfo, autocommit=True)
+            listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.target.channel)))
+        except psycopg.OperationalError as exc:
+            self._outage.failed(exc)
+            return None
+        self._listener = listener
+        return listener
+
+    def wait(self, timeout: float) -> bool:
+        """Block until a NOTIFY (a job became available, a marker changed) or ``timeout``."""
+        if self._outage.down:
+            self._clock.sleep(min(max(0.0, timeout), self._outage.seconds_to_next_try()))
+            if not self._outage.may_try():
+                return False
+            try:
+                self._use(lambda conn: conn.execute("SELECT 1"))
+            except StoreUnavailableError:
+                return False
+            # Back: whatever was dispatched meanwhile is waiting, so claim now.
+            return self._start_listening() is not None
+        listener = self._start_listening()
+        if listener is None:
+            return False
+        try:
+            woken = any(True for _ in listener.notifies(timeout=max(0.0, timeout), stop_after=1))
+            if woken:  # one wake-up covers every notification already queued
+                for _ in listener.notifies(timeout=0.0):
+                    pass
+        except psycopg.OperationalError as exc:
+            listener.close()
+            self._listener = None
+            self._outage.failed(exc)
+            return False
+        return woken
+
+    # -- failed jobs --------------------------------------------------------
+    def failed_jobs(self, after_id: int = 0, limit: int | None = None) -> list[FailedJob]:
+        rows = self._run("list_failed", {"after_id": after_id, "limit": limit})
+        return [FailedJob(*row) for row in rows]
+
+    def get_failed(self, key: str) -> FailedJob | None:
+        numeric = int(key) if key.isdigit() else None
+        rows = self._run("get_failed", {"id": numeric, "uuid": key})
+        return FailedJob(*rows[0]) if rows else None
+
+    def retry_failed(self, ids: Sequence[int]) -> list[str]:
+        now = self._clock.time()
+        rows = self._run("retry_failed", {"ids": list(ids), "now": now})
+        return [uuid for _, uuid in sorted(rows)]
+
+    def forget_failed(self, ids: Sequence[int]) -> int:
+        return self._count("forget_failed", {"ids": list(ids)})
+
+    def flush_failed(self, failed_before: float | None = None) -> int:
+        return self._count("flush_failed", {"failed_before": failed_before})
+
+    # -- operations ---------------------------------------------------------
+    def clear(self, queue: str) -> int:
+        return self._count("clear_queue", {"queue": queue})
+
+    def stats(self) -> list[QueueStats]:
+        now = self._clock.time()
+        jobs = {row[0]: row for row in self._run("job_stats", {"now": now})}
+        failed = dict(self._run("failed_stats"))
+        result = []
+        for queue in sorted(set(jobs) | set(failed)):
+            _, waiting, delayed, running, oldest = jobs.get(queue, (queue, 0, 0, 0, None))
+            result.append(QueueStats(
+                queue, int(waiting), int(delayed), int(running), int(failed.get(queue, 0)),
+                None if oldest is None else now - oldest,
+            ))
+        return result
+
+    def markers(self) -> dict[str, float]:
+        """The markers; during an outage, the last ones read (a worker's best knowledge)."""
+        try:
+            self._markers = {name: float(v) for name, v in self._run("list_markers")}
+        except StoreUnavailableError:
+            if self._markers is None:
+                raise
+        return dict(self._markers)
+
+    def set_marker(self, name: str, value: float) -> None:
+        self._run("set_marker", {"name": name, "value": value})
+
+    def delete_marker(self, name: str) -> bool:
+        return self._count("delete_marker", {"name": name}) == 1
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
+            if self._listener is not None:
+                self._listener.close()
+                self._listener = None
+
+
+__all__ = ["PostgresBackend", "in_transaction"]

@@ -1,0 +1,315 @@
+"""The Redis store: the same contract as SQLite and PostgreSQL, each state change one Lua script.
+
+Every change (push, claim, renew, complete, release, fail, retry, clear, markers)
+runs as one script in ``redis_scripts/``, so Redis applies it atomically: no
+worker ever sees half a claim. Scripts are loaded once and called by their SHA;
+after a server restart redis-py loads them again by itself.
+
+Waiting and delayed jobs of a queue share one sorted set scored by the time they
+become available, so a delayed job needs no move: a claim simply takes the
+lowest score that is due. Running jobs sit in a lease set scored by expiry; the
+claim script first puts back every job whose lease ran out.
+
+Idle workers SUBSCRIBE to the store's wake channel; a script that makes a job
+available or changes a marker PUBLISHes to it, so :meth:`RedisBackend.wait`
+returns within milliseconds. The worker waits in short slices, so it still sees
+a signal at once; delayed jobs and expired leases are found by its polling.
+
+Durability is Redis's: run it with ``appendonly yes`` (``appendfsync everysec``
+loses at most a second of changes on a crash, ``always`` none) and
+``maxmemory-policy noeviction``; see docs/deployment-multihost.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Sequence
+from importlib.resources import files
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import redis
+from redis.backoff import NoBackoff
+from redis.client import PubSub
+from redis.commands.core import Script
+from redis.retry import Retry
+
+from capataz.queue.backends.base import FailedJob, NewJob, QueueStats, ReservedJob
+from capataz.queue.backends.pg_outage import Outage, StoreUnavailableError, retry_link
+from capataz.queue.clock import Clock, SystemClock
+from capataz.queue.errors import QueueURLError, StoreError
+
+T = TypeVar("T")
+LOG = logging.getLogger("capataz.queue.redis")
+DEFAULT_PREFIX = "capataz"
+SETTLE_PATIENCE = 30.0
+_PREFIX = re.compile(r"^[A-Za-z0-9_.{}-]{1,64}$")
+SCRIPTS = (
+    "push", "claim", "renew", "complete", "release", "fail", "retry_failed", "forget_failed",
+    "flush_failed", "failed_page", "failed_get", "clear", "stats", "set_marker", "delete_marker",
+)
+
+
+def parse_url(url: str) -> tuple[str, str, str]:
+    """``redis://host:6379/0?prefix=capataz`` -> (URL for redis-py, prefix, where)."""
+    parts = urlsplit(url)
+    params = dict(parse_qsl(parts.query, keep_blank_values=True))
+    prefix = params.pop("prefix", DEFAULT_PREFIX)
+    if not _PREFIX.match(prefix):
+        raise QueueURLError(
+            f"?prefix={prefix!r} is not a usable key prefix; use letters, digits, . _ - "
+            "(for example ?prefix=capataz)"
+        )
+    client_url = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(params), ""))
+    where = f"Redis at {parts.hostname or 'localhost'}:{parts.port or 6379}{parts.path or '/0'}"
+    return client_url, prefix, where
+
+
+def _load_scripts(client: redis.Redis) -> dict[str, Script]:
+    folder = files("capataz.queue.backends").joinpath("redis_scripts")
+    lib = folder.joinpath("_lib.lua").read_text("utf-8")
+    return {
+        name: client.register_script(lib + "\n" + folder.joinpath(f"{name}.lua").read_text("utf-8"))
+        for name in SCRIPTS
+    }
+
+
+def _is_link_error(error: BaseException) -> bool:
+    return isinstance(error, redis.ConnectionError | redis.TimeoutError)
+
+
+def _float(value: Any) -> float:
+    return float(value)
+
+
+class RedisBackend:
+    """A job store under one key prefix of a Redis database."""
+
+    def __init__(self, url: str, clock: Clock | None = None, *, connection: str = "default"
+                 ) -> None:
+        self.connection = connection
+        client_url, self.prefix, self.where = parse_url(url)
+        self._clock = clock or SystemClock()
+        self._outage = Outage(self.where, LOG, self._clock)
+        self._lock = threading.Lock()
+        self._pubsub: PubSub | None = None
+        self._markers: dict[str, float] | None = None
+        self._channel = f"{self.prefix}:wake"
+        try:
+            # One immediate retry replaces a connection that died with a server restart;
+            # longer outages are ridden out by this class, not inside redis-py.
+            self._client = redis.Redis.from_url(
+                client_url, decode_responses=True, socket_timeout=10,
+                socket_connect_timeout=5, retry=Retry(NoBackoff(), 1),
+            )
+            self._scripts = _load_scripts(self._client)
+            self._check_server()
+        except (redis.RedisError, ValueError) as exc:
+            raise StoreError(
+                f"cannot open the queue store in {self.where}: {exc}; check the URL and that "
+                "the server runs"
+            ) from exc
+
+    def __repr__(self) -> str:
+        return f"<RedisBackend {self.where} prefix={self.prefix}>"
+
+    def _check_server(self) -> None:
+        self._client.ping()
+        try:
+            policy = self._client.config_get("maxmemory-policy").get("maxmemory-policy")
+        except redis.ResponseError:  # CONFIG is disabled on some managed servers
+            return
+        if policy and policy != "noeviction":
+            LOG.warning(
+                "%s evicts keys under memory pressure (maxmemory-policy %s): jobs can be lost; "
+                "set maxmemory-policy noeviction", self.where, policy,
+            )
+
+    # -- the link -----------------------------------------------------------
+    def _use(self, action: Callable[[], T], *, patience: float = 0.0) -> T:
+        try:
+            return retry_link(action, _is_link_error, self._outage, self._clock, patience)
+        except StoreUnavailableError:
+            raise
+        except redis.RedisError as exc:
+            raise StoreError(f"the queue store in {self.where} failed: {exc}") from exc
+
+    def _script(self, name: str, *args: Any, patience: float = 0.0) -> Any:
+        script = self._scripts[name]
+        return self._use(lambda: script(keys=[], args=[self.prefix, *args]), patience=patience)
+
+    # -- jobs ---------------------------------------------------------------
+    def push(self, jobs: Sequence[NewJob]) -> list[str]:
+        if not jobs:
+            return []
+        args: list[Any] = [self._clock.time()]
+        for job in jobs:
+            args += [
+                job.uuid, job.queue, job.payload, job.available_at, job.unique_key or "",
+                "" if job.unique_until is None else job.unique_until,
+            ]
+        return list(self._script("push", *args))
+
+    def claim(self, queues: Sequence[str], worker: str, lease_seconds: float) -> ReservedJob | None:
+        jobs = self.claim_batch(queues, worker, lease_seconds, 1)
+        return jobs[0] if jobs else None
+
+    def claim_batch(self, queues: Sequence[str], worker: str, lease_seconds: float,
+                    limit: int) -> list[ReservedJob]:
+        """Reserve up to ``limit`` jobs from the queues in strict priority order."""
+        if not self._outage.may_try() or limit < 1:
+            return []
+        self._subscribe()
+        now = self._clock.time()
+        tokens = [secrets.token_hex(16) for _ in range(limit)]
+        try:
+            flat = self._script("claim", now, worker, now + lease_seconds, limit, *tokens,
+                                *queues)
+        except StoreUnavailableError:
+            return []
+        return [
+            ReservedJob(int(f[0]), f[1], f[2], f[3], int(f[4]), int(f[5]), _float(f[6]), f[7])
+            for f in (flat[i:i + 8] for i in range(0, len(flat), 8))
+        ]
+
+    def renew(self, lease_token: str, lease_seconds: float) -> bool:
+        return bool(self._script("renew", lease_token, self._clock.time() + lease_seconds))
+
+    def _settle(self, name: str, *args: Any) -> bool:
+        try:
+            return bool(self._script(name, *args, patience=SETTLE_PATIENCE))
+        except StoreUnavailableError:
+            LOG.warning("could not record a job's outcome in %s; it will run again", self.where)
+            return False
+
+    def complete(self, lease_token: str) -> bool:
+        return self._settle("complete", lease_token)
+
+    def release(self, lease_token: str, delay: float, *, after_exception: bool) -> bool:
+        available_at = self._clock.time() + max(0.0, delay)
+        return self._settle("release", lease_token, available_at, int(after_exception))
+
+    def fail(self, lease_token: str, exception: str) -> bool:
+        return self._settle("fail", lease_token, exception, self._clock.time(), self.connection)
+
+    # -- waking up ----------------------------------------------------------
+    def _subscribe(self) -> PubSub | None:
+        """SUBSCRIBE before the first claim, so no wake-up falls between claim and wait."""
+        if self._pubsub is not None:
+            return self._pubsub
+        pubsub: PubSub = self._client.pubsub(  # type: ignore[no-untyped-call]
+            ignore_subscribe_messages=True
+        )
+        try:
+            pubsub.subscribe(self._channel)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            pubsub.close()
+            self._outage.failed(exc)
+            return None
+        self._pubsub = pubsub
+        return pubsub
+
+    def wait(self, timeout: float) -> bool:
+        """Block until a wake-up (a job became available, a marker changed) or ``timeout``."""
+        if self._outage.down:
+            self._clock.sleep(min(max(0.0, timeout), self._outage.seconds_to_next_try()))
+            if not self._outage.may_try():
+                return False
+            try:
+                self._use(self._client.ping)
+            except StoreUnavailableError:
+                return False
+            self._drop_pubsub()
+            return self._subscribe() is not None
+        pubsub = self._subscribe()
+        if pubsub is None:
+            return False
+        # Real time, not the injected clock: this deadline bounds a blocking socket read.
+        deadline = time.monotonic() + max(0.0, timeout)
+        woken = False
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                message = pubsub.get_message(timeout=max(0.0, remaining) if not woken else 0.0)
+                if message is not None:
+                    woken = True  # keep reading: one wake-up covers the queued ones
+                elif woken or remaining <= 0:
+                    return woken
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            self._drop_pubsub()
+            self._outage.failed(exc)
+            return False
+
+    def _drop_pubsub(self) -> None:
+        if self._pubsub is not None:
+            self._pubsub.close()
+            self._pubsub = None
+
+    # -- failed jobs --------------------------------------------------------
+    @staticmethod
+    def _failed(row: Sequence[Any]) -> FailedJob:
+        return FailedJob(int(row[0]), row[1], row[2], row[3], row[4], row[5], _float(row[6]))
+
+    def failed_jobs(self, after_id: int = 0, limit: int | None = None) -> list[FailedJob]:
+        flat = self._script("failed_page", after_id, -1 if limit is None else limit)
+        return [self._failed(flat[i:i + 7]) for i in range(0, len(flat), 7)]
+
+    def get_failed(self, key: str) -> FailedJob | None:
+        row = self._script("failed_get", key)
+        return self._failed(row) if row else None
+
+    def retry_failed(self, ids: Sequence[int]) -> list[str]:
+        if not ids:
+            return []
+        flat = self._script("retry_failed", self._clock.time(), *ids)
+        return [flat[i + 1] for i in range(0, len(flat), 2)]
+
+    def forget_failed(self, ids: Sequence[int]) -> int:
+        return int(self._script("forget_failed", *ids)) if ids else 0
+
+    def flush_failed(self, failed_before: float | None = None) -> int:
+        return int(self._script("flush_failed", "+inf" if failed_before is None else failed_before))
+
+    # -- operations ---------------------------------------------------------
+    def clear(self, queue: str) -> int:
+        return int(self._script("clear", queue))
+
+    def stats(self) -> list[QueueStats]:
+        now = self._clock.time()
+        flat = self._script("stats", now)
+        result = [
+            QueueStats(
+                f[0], int(f[1]), int(f[2]), int(f[3]), int(f[4]),
+                None if f[5] == "" else now - _float(f[5]),
+            )
+            for f in (flat[i:i + 6] for i in range(0, len(flat), 6))
+        ]
+        return sorted(result, key=lambda s: s.queue)
+
+    def markers(self) -> dict[str, float]:
+        """The markers; during an outage, the last ones read (a worker's best knowledge)."""
+        try:
+            raw = self._use(lambda: self._client.hgetall(f"{self.prefix}:markers"))
+            self._markers = {str(name): float(value) for name, value in raw.items()}
+        except StoreUnavailableError:
+            if self._markers is None:
+                raise
+        return dict(self._markers)
+
+    def set_marker(self, name: str, value: float) -> None:
+        self._script("set_marker", name, value)
+
+    def delete_marker(self, name: str) -> bool:
+        return bool(self._script("delete_marker", name))
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop_pubsub()
+            self._client.close()
+
+
+__all__ = ["RedisBackend"]
