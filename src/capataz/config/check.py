@@ -7,7 +7,7 @@ from typing import TextIO
 
 from capataz import exitcodes
 from capataz.config.errors import ConfigError
-from capataz.config.model import AUTO, ChannelLog, Config, ProcessConfig
+from capataz.config.model import AUTO, ChannelLog, Config, ConfigWarning, ProcessConfig
 from capataz.config.reader import load
 
 
@@ -56,6 +56,10 @@ def describe(config: Config, out: TextIO) -> None:
     print(f"control socket: {config.control_socket()}", file=out)
 
 
+def _position(warning: ConfigWarning) -> tuple[str, int]:
+    return (warning.source.file, warning.source.line) if warning.source else ("", 0)
+
+
 def run_check(path: str | None) -> int:
     """Validate the configuration at ``path``; 0 when it is usable, 2 when it is not."""
     try:
@@ -64,7 +68,8 @@ def run_check(path: str | None) -> int:
         print(f"capatazd: invalid configuration: {error.message}", file=sys.stderr)
         return exitcodes.USAGE
     describe(config, sys.stdout)
-    for warning in config.warnings:
+    # In file order, so the warnings read top to bottom alongside the file.
+    for warning in sorted(config.warnings, key=_position):
         print(f"warning: {warning}", file=sys.stderr)
     print(
         f"configuration OK ({len(config.warnings)} warning(s))",
