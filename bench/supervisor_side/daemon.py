@@ -139,13 +139,21 @@ def wait_children(daemon: Daemon, count: int, timeout: float = STARTUP_TIMEOUT) 
     """Wait until the daemon has ``count`` children, read from /proc, without waking it.
 
     An RPC poll would wake supervisord's loop early and flatter it, so the cheap
-    phase watches /proc and only the last step asks the daemon itself.
+    phase watches /proc and only the last step asks the daemon itself. A daemon
+    that starts programs through a helper never shows them as direct children, so
+    the RPC is still asked twice a second.
     """
-    deadline = time.perf_counter() + timeout
+    started = time.perf_counter()
+    asked = started
     while len(proc.children(daemon.pid)) < count:
         _check_exit(daemon)
-        if time.perf_counter() > deadline:
+        now = time.perf_counter()
+        if now - started > timeout:
             raise TimeoutError(f"{daemon.kind.label} did not spawn {count} children")
+        if now - asked > 0.5:
+            asked = now
+            if sum(p["state"] == RUNNING for p in daemon.all_info()) >= count:
+                break
         time.sleep(0.002)
     daemon.remember_children()
 
