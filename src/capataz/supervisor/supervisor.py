@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import tempfile
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from capataz.config.model import AUTO, ChannelLog, Config, GroupConfig, ProcessConfig
+from capataz.config.model import Config, GroupConfig, ProcessConfig
 from capataz.supervisor import logread
 from capataz.supervisor.clock import Clock, LoopClock
 from capataz.supervisor.errors import (
@@ -36,20 +34,16 @@ from capataz.supervisor.events import (
     GroupChange,
     Listener,
     ProcessInfo,
-    ProcessStateChange,
     SupervisorStateChange,
 )
-from capataz.supervisor.logfiles import LogFile, LogFiles
-from capataz.supervisor.output import OutputChannel, PipeReader
+from capataz.supervisor.launch import Launcher, ProcessOutput, report_log_error
+from capataz.supervisor.logfiles import LogFiles
 from capataz.supervisor.process import Process
 from capataz.supervisor.reaper import Reaper
 from capataz.supervisor.spawn import (
     ForkExecSpawner,
     SpawnedChild,
     Spawner,
-    SpawnRequest,
-    build_environment,
-    lookup_user,
     resolve_command,
 )
 from capataz.supervisor.states import RUNNING_STATES, ProcessState, SupervisorState
@@ -87,14 +81,6 @@ def diff_groups(active: Iterable[GroupConfig], new: Config) -> ConfigDiff:
     )
 
 
-class _Output:
-    """A process's two channels, their log files and the pipes being read."""
-
-    def __init__(self, stdout: OutputChannel, stderr: OutputChannel) -> None:
-        self.channels = {"stdout": stdout, "stderr": stderr}
-        self.readers: list[PipeReader] = []
-
-
 class Group:
     def __init__(self, config: GroupConfig, processes: dict[str, Process]) -> None:
         self.config = config
@@ -123,17 +109,16 @@ class Supervisor:
         self.clock: Clock = clock or LoopClock()
         self._spawner = spawner or ForkExecSpawner()
         self._loader = loader
-        self._environ = environ
         self.state = SupervisorState.RUNNING
         self._listeners: list[Listener] = []
-        self.logfiles = LogFiles(on_error=self._log_error)
+        self.logfiles = LogFiles(on_error=report_log_error)
+        self._launcher = Launcher(lambda: self.config, self.logfiles, environ)
         self.groups: dict[str, Group] = {}
-        self._outputs: dict[Process, _Output] = {}
+        self._outputs: dict[Process, ProcessOutput] = {}
         self._by_pid: dict[int, Process] = {}
         self._reaper = Reaper(self.child_exited) if reap else None
         self._request: asyncio.Event | None = None
         self._restart_requested = False
-        self._running = False
         for group_config in config.groups:
             self._add_group(group_config)
 
@@ -203,96 +188,24 @@ class Supervisor:
         return group
 
     def _make_process(self, config: ProcessConfig) -> Process:
-        stdout_path = self._log_path(config, "stdout", config.stdout)
-        stderr_path = None if config.redirect_stderr else self._log_path(
-            config, "stderr", config.stderr)
+        output = self._launcher.output(config)
         process = Process(
             config,
             clock=self.clock,
             spawner=self._spawner,
-            prepare=self._prepare,
-            on_change=self._process_changed,
+            prepare=self._launcher.request,
+            on_change=self._emit,
             may_autospawn=self._may_autospawn,
             on_spawned=self._spawned,
-            logfiles=(stdout_path, stderr_path),
+            logfiles=output.paths,
         )
-        self._outputs[process] = _Output(
-            self._channel(process, "stdout", stdout_path, config.stdout),
-            self._channel(process, "stderr", stderr_path, config.stderr),
-        )
+        self._outputs[process] = output
         return process
-
-    def _log_path(self, config: ProcessConfig, channel: str, log_config: ChannelLog) -> str | None:
-        if log_config.logfile is not AUTO:
-            return log_config.logfile
-        settings = self.config.supervisord
-        try:
-            fd, path = tempfile.mkstemp(
-                prefix=f"{config.name}-{channel}---{settings.identifier}-",
-                suffix=".log",
-                dir=settings.childlogdir,
-            )
-        except OSError as exc:
-            self._log_error(settings.childlogdir, exc)
-            return None
-        os.close(fd)
-        return path
-
-    def _channel(
-        self, process: Process, channel: str, path: str | None, log_config: ChannelLog
-    ) -> OutputChannel:
-        logfile: LogFile | None = None
-        if path is not None:
-            logfile = self.logfiles.acquire(path, log_config.maxbytes, log_config.backups)
-
-        def echo(lines: bytes) -> None:
-            if log.isEnabledFor(logging.DEBUG):
-                log.debug("%r %s output:\n%s", process.name, channel,
-                          lines.decode("utf-8", "replace"))
-
-        return OutputChannel(logfile, strip_ansi=self.config.supervisord.strip_ansi, echo=echo)
-
-    def _log_error(self, path: str, exc: OSError) -> None:
-        log.error("cannot write log %s: %s; output is dropped until it can be written again",
-                  path, exc.strerror or exc)
-
-    def _server_url(self, config: ProcessConfig) -> str | None:
-        if config.serverurl is not AUTO:
-            return config.serverurl
-        socket_path = self.config.control_socket()
-        if socket_path:
-            return f"unix://{socket_path}"
-        if self.config.inet_http_servers:
-            server = self.config.inet_http_servers[0]
-            return f"http://{server.host or 'localhost'}:{server.port}"
-        return None
-
-    def _prepare(self, config: ProcessConfig) -> SpawnRequest:
-        base = dict(os.environ if self._environ is None else self._environ)
-        daemon_env = self.config.supervisord.environment
-        path = dict(config.environment).get("PATH") or dict(daemon_env).get("PATH") or base.get(
-            "PATH")
-        executable, argv = resolve_command(config.command, path)
-        user = lookup_user(config.user) if config.user else None
-        env = build_environment(
-            base, daemon_env, config.environment,
-            process_name=config.name, group_name=config.group_name,
-            server_url=self._server_url(config), user=user,
-        )
-        return SpawnRequest(
-            executable, argv, env, directory=config.directory, umask=config.umask, user=user,
-            redirect_stderr=config.redirect_stderr,
-        )
 
     # ------------------------------------------------------------ children
     def _spawned(self, process: Process, child: SpawnedChild) -> None:
         self._by_pid[child.pid] = process
-        output = self._outputs[process]
-        loop = asyncio.get_running_loop()
-        for name, fd in (("stdout", child.stdout), ("stderr", child.stderr)):
-            if fd is not None:
-                output.readers.append(PipeReader(loop, fd, output.channels[name],
-                                                 on_eof=output.readers.remove))
+        self._outputs[process].attach(child)
 
     def child_exited(self, pid: int, waitstatus: int) -> bool:
         """Route a reaped child's status to its process; False if it is not ours."""
@@ -301,9 +214,6 @@ class Supervisor:
             return False
         process.child_exited(waitstatus)
         return True
-
-    def _process_changed(self, change: ProcessStateChange) -> None:
-        self._emit(change)
 
     # ------------------------------------------------------------ start / stop
     def _check_running(self) -> None:
@@ -314,7 +224,7 @@ class Supervisor:
         """Spawn it; with ``wait``, return once RUNNING (after startsecs) or raise."""
         self._check_running()
         process = self.process(namespec)
-        resolve_command(process.config.command, self._prepare_path(process.config))
+        resolve_command(process.config.command, self._launcher.command_path(process.config))
         if process.state in RUNNING_STATES:
             raise AlreadyStartedError(namespec)
         if process.state is S.UNKNOWN:
@@ -328,11 +238,6 @@ class Supervisor:
             if process.state is not S.STARTING:
                 raise AbnormalTerminationError(namespec)
             await process.changed()
-
-    def _prepare_path(self, config: ProcessConfig) -> str | None:
-        base = os.environ if self._environ is None else self._environ
-        return (dict(config.environment).get("PATH")
-                or dict(self.config.supervisord.environment).get("PATH") or base.get("PATH"))
 
     async def stop_process(self, namespec: str, wait: bool = True) -> None:
         """Send stopsignal (SIGKILL after stopwaitsecs); with ``wait``, until stopped."""
@@ -511,12 +416,7 @@ class Supervisor:
     def _drop_group(self, group: Group) -> None:
         for process in group.processes.values():
             process.close()
-            output = self._outputs.pop(process)
-            for reader in list(output.readers):
-                reader.close()
-            for channel in output.channels.values():
-                if channel.logfile is not None:
-                    self.logfiles.release(channel.logfile)
+            self._outputs.pop(process).close(self.logfiles)
         del self.groups[group.name]
 
     # ------------------------------------------------------------ daemon lifecycle

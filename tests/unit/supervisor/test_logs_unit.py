@@ -120,14 +120,19 @@ def test_pipe_reader_feeds_until_eof_then_closes() -> None:
     ended: list[PipeReader] = []
 
     async def scenario() -> None:
+        done = asyncio.Event()
+
+        def on_eof(reader: PipeReader) -> None:
+            ended.append(reader)
+            done.set()
+
         r, w = os.pipe()
         os.set_blocking(r, False)
         reader = PipeReader(asyncio.get_running_loop(), r, OutputChannel(None, echo=written.append),
-                            on_eof=ended.append)
+                            on_eof=on_eof)
         os.write(w, b"one\ntw")
         os.close(w)
-        while not reader.closed:
-            await asyncio.sleep(0.01)
+        await done.wait()
         reader.close()
         assert ended == [reader]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import signal
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -42,6 +43,8 @@ from capataz.supervisor import (
     SupervisorStateChange,
 )
 from capataz.supervisor.clock import FakeClock
+from capataz.supervisor.launch import Launcher
+from capataz.supervisor.logfiles import LogFiles
 from capataz.supervisor.supervisor import diff_groups
 from capataz.supervisor.testing import FakeSpawner, exited, killed
 
@@ -288,13 +291,15 @@ def test_environment_of_the_child() -> None:
          "unix:///run/c.sock"),
         (Config(path="x", inet_http_servers=(InetHttpServerConfig("inet_http_server", "", 9001),)),
          "http://localhost:9001"),
+        (Config(path="x"), None),
     ],
 )
-def test_server_url_follows_the_http_servers(config: Config, url: str) -> None:
+def test_server_url_follows_the_http_servers(config: Config, url: str | None) -> None:
     """SUPERVISOR_SERVER_URL=AUTO prefers the unix socket, else the inet server."""
-    sup = Supervisor(config, clock=FakeClock(), spawner=FakeSpawner(), reap=False)
+    launcher = Launcher(lambda: config, LogFiles())
     pc = ProcessConfig("p", "p", "p", command="/bin/true", serverurl=AUTO)
-    assert sup._server_url(pc) == url
+    assert launcher.server_url(pc) == url
+    assert launcher.server_url(dataclasses.replace(pc, serverurl="http://x:1")) == "http://x:1"
 
 
 def test_events_reach_subscribers_until_unsubscribed() -> None:
