@@ -36,6 +36,9 @@ from facturacion.summaries import DailySummary
 # the last delay repeats) for up to 12 attempts, about two hours.
 SEND_TRIES = 12
 SEND_BACKOFF = (10.0, 30.0, 60.0, 300.0, 900.0)
+# A ticket still in process after this many polls (about 32 hours with the service's
+# schedule) needs a person to ask SUNAT; the ticket stays stored.
+MAX_POLLS = 200
 
 
 class SunatRetryError(FacturacionError):
@@ -125,6 +128,12 @@ async def enviar_comprobante(key: str) -> str:
 async def _summary(definition: JobDefinition, key: str) -> str:
     result = await _run(lambda service: service.send_summary(key))
     if result.state is State.TICKET:
+        if result.polls >= MAX_POLLS:
+            fail(
+                FacturacionError(
+                    f"{key}: ticket {result.ticket} still in process after {result.polls} polls"
+                )
+            )
         # The ticket is stored; poll again later instead of holding a worker.
         delay = poll_delay(result.polls)
         definition.using(delay=delay, queue=current_job().queue).dispatch(key)

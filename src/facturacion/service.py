@@ -53,9 +53,8 @@ _STATE_OUTCOME: Final = {state: outcome for outcome, state in _OUTCOME_STATE.ite
     State.TICKET: Outcome.TRANSIENT,
     State.VOIDED: Outcome.ACCEPTED,
 }
-_SENDABLE: Final = frozenset(
-    {State.PREPARED, State.PENDING, State.UNKNOWN, State.CONFIGURATION, State.DUPLICATE}
-)
+# DUPLICATE is not here: resending only earns another 1033; see ``send``.
+_SENDABLE: Final = frozenset({State.PREPARED, State.PENDING, State.UNKNOWN, State.CONFIGURATION})
 
 
 def poll_delay(polls: int) -> float:
@@ -162,17 +161,22 @@ class SunatService:
         before = self.store.get(key)
         if before.state.is_final:
             return Result.of(before)
+        if before.state is State.DUPLICATE:
+            # Only a number we may have registered ourselves is worth asking about.
+            reconciled = await self._reconcile(key) if before.uncertain else None
+            return reconciled or Result.of(before)
         now = self._clock()
         if not self.store.claim(key, _SENDABLE, now, now - self.claim_timeout):
             return self._busy(key)
-        if before.state in {State.UNKNOWN, State.DUPLICATE, State.SENDING}:
+        uncertain = before.uncertain or before.state is State.SENDING
+        if uncertain:
             reconciled = await self._reconcile(key)
             if reconciled is not None:
                 return reconciled
         try:
             cdr_zip = await self.client.send_bill(f"{key}.zip", before.zip)
         except SunatFaultError as fault:
-            return await self._on_fault(key, fault, resent=before.sends > 0)
+            return await self._on_fault(key, fault, uncertain=uncertain)
         except TransportError as failure:
             return self._on_transport(key, failure)
         return self._on_cdr(key, cdr_zip)
@@ -183,15 +187,15 @@ class SunatService:
             return Result.of(current)
         return Result.of(current, f"another worker is sending {key}; try again later")
 
-    async def _on_fault(self, key: str, fault: SunatFaultError, *, resent: bool) -> Result:
+    async def _on_fault(self, key: str, fault: SunatFaultError, *, uncertain: bool) -> Result:
         if fault.code is None:
             return self._record(
                 key, Outcome.TRANSIENT, None, f"fault without a code: {fault.message}"
             )
         outcome = classify(code=fault.code)
-        if outcome is Outcome.DUPLICATE and resent:
-            # We sent these bytes before, so what SUNAT holds is most likely ours.
-            # A first send answered 1033 means someone else used the number: no guessing.
+        if outcome is Outcome.DUPLICATE and uncertain:
+            # An earlier send of these bytes may have registered, so what SUNAT holds is
+            # most likely ours. Otherwise someone else used the number: no guessing.
             reconciled = await self._reconcile(key)
             if reconciled is not None:
                 return reconciled
@@ -252,7 +256,7 @@ class SunatService:
     async def send_summary(self, key: str) -> Result:
         """Send an RC/RA once, keep its ticket before anything else, then poll once."""
         before = self.store.get(key)
-        if before.state.is_final:
+        if before.state.is_final or before.state is State.DUPLICATE:
             return Result.of(before)
         if before.ticket is None:
             now = self._clock()

@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS documents (
     digest_value TEXT NOT NULL,
     state TEXT NOT NULL,
     sends INTEGER NOT NULL DEFAULT 0,
+    uncertain INTEGER NOT NULL DEFAULT 0,
     polls INTEGER NOT NULL DEFAULT 0,
     claimed_at REAL,
     ticket TEXT,
@@ -67,6 +68,7 @@ class StoredDocument:
     digest_value: str
     state: State
     sends: int
+    uncertain: bool  # a send may have registered without us seeing the answer
     polls: int
     claimed_at: float | None
     ticket: str | None
@@ -132,14 +134,24 @@ class DocumentStore:
         return found
 
     def claim(self, key: str, allowed: frozenset[State], now: float, stale_before: float) -> bool:
-        """Move to SENDING if the state allows it, or a previous claim went stale (a crash)."""
-        states = [state.value for state in allowed]
-        marks = ",".join("?" * len(states))
+        """Move to SENDING if the state allows it, or a previous claim went stale (a crash).
+
+        Taking over a stale claim marks the document uncertain: the dead worker may
+        have sent it.
+        """
         with self._transaction() as db:
             cursor = db.execute(
-                f"UPDATE documents SET state = ?, claimed_at = ?, sends = sends + 1"  # noqa: S608 - placeholders only
-                f" WHERE key = ? AND (state IN ({marks}) OR (state = ? AND claimed_at < ?))",
-                (State.SENDING.value, now, key, *states, State.SENDING.value, stale_before),
+                "UPDATE documents SET state = :sending, claimed_at = :now, sends = sends + 1,"
+                " uncertain = CASE WHEN state = :sending THEN 1 ELSE uncertain END"
+                " WHERE key = :key AND (state IN (SELECT value FROM json_each(:allowed))"
+                " OR (state = :sending AND claimed_at < :stale_before))",
+                {
+                    "sending": State.SENDING.value,
+                    "now": now,
+                    "key": key,
+                    "allowed": json.dumps(sorted(state.value for state in allowed)),
+                    "stale_before": stale_before,
+                },
             )
             return cursor.rowcount == 1
 
@@ -155,9 +167,19 @@ class DocumentStore:
     ) -> StoredDocument:
         with self._transaction() as db:
             db.execute(
-                "UPDATE documents SET state = ?, claimed_at = NULL, response_code = ?, message = ?,"
-                " notes = ?, cdr_zip = COALESCE(?, cdr_zip) WHERE key = ?",
-                (state.value, code, message, json.dumps(list(notes)), cdr_zip, key),
+                "UPDATE documents SET state = :state, claimed_at = NULL, response_code = :code,"
+                " message = :message, notes = :notes, cdr_zip = COALESCE(:cdr_zip, cdr_zip),"
+                " uncertain = CASE WHEN :state = :unknown THEN 1 ELSE uncertain END"
+                " WHERE key = :key",
+                {
+                    "state": state.value,
+                    "code": code,
+                    "message": message,
+                    "notes": json.dumps(list(notes)),
+                    "cdr_zip": cdr_zip,
+                    "unknown": State.UNKNOWN.value,
+                    "key": key,
+                },
             )
         return self.get(key)
 
@@ -187,6 +209,7 @@ def _document(row: Any) -> StoredDocument:
         digest_value=row["digest_value"],
         state=State(row["state"]),
         sends=row["sends"],
+        uncertain=bool(row["uncertain"]),
         polls=row["polls"],
         claimed_at=row["claimed_at"],
         ticket=row["ticket"],

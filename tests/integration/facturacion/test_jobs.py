@@ -118,10 +118,22 @@ def test_duplicate_dispatch_sends_once(queue: Queue) -> None:
     "rule",
     [
         FaultRule(FaultKind.FAULT, code=130, style=FaultStyle.SERVER, times=2),
+        FaultRule(FaultKind.FAULT, code=109, style=FaultStyle.CLIENT, times=2),
+        FaultRule(FaultKind.FAULT, code=200, style=FaultStyle.STRING, times=2),
         FaultRule(FaultKind.HTTP, status=503, times=2),
+        FaultRule(FaultKind.HTTP, status=502, times=2),
+        FaultRule(FaultKind.HTTP, status=500, times=2),
         FaultRule(FaultKind.EMPTY, times=2),
     ],
-    ids=["fault-0130", "http-503", "empty-200"],
+    ids=[
+        "server-0130",
+        "client-0109",
+        "faultstring-0200",
+        "http-503",
+        "http-502",
+        "http-500",
+        "empty-200",
+    ],
 )
 def test_transient_faults_are_retried_with_the_queue_backoff(queue: Queue, rule: FaultRule) -> None:
     """Two transient failures, then acceptance: the retries wait the job's backoff (10 s, 30 s)."""
@@ -252,3 +264,17 @@ def test_summary_send_failure_is_retried_before_any_ticket(queue: Queue) -> None
     queue.work_until_idle()
     assert queue.store.get(document.key).state is State.ACCEPTED
     assert queue.calls("sendSummary") == 2
+
+
+def test_ticket_stuck_in_process_fails_after_max_polls(
+    queue: Queue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ticket that never leaves 98 stops polling after MAX_POLLS and fails for a person."""
+    monkeypatch.setattr(jobs, "MAX_POLLS", 3)
+    queue.simulator.state.polls_before_done = 1000
+    document = samples.resumen_diario(4)
+    jobs.dispatch_document(document)
+    queue.work_until_idle(step=60.0)
+    stored = queue.store.get(document.key)
+    assert (stored.state, stored.polls) == (State.TICKET, 3)
+    assert "still in process after 3 polls" in queue.failed()[0]

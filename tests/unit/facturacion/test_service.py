@@ -232,3 +232,56 @@ def test_poll_schedule_grows_and_caps() -> None:
 def test_zip_is_deterministic() -> None:
     """The same signed XML always zips to the same bytes (resends are byte-identical)."""
     assert make_zip("k", b"<a/>") == make_zip("k", b"<a/>")
+
+
+def test_foreign_duplicate_is_neither_resent_nor_reconciled(
+    store: DocumentStore, credentials: SigningCredentials
+) -> None:
+    """1033 on a first send: a re-dispatch neither resends nor adopts SUNAT's other document."""
+    api = ScriptedSunat(send_bill=[SunatFaultError(1033, "registrado previamente", 500)])
+    service = service_with(store, credentials, api, can_consult=True)
+    key = service.prepare(samples.factura()).key
+    assert asyncio.run(service.send(key)).state is State.DUPLICATE
+    again = asyncio.run(service.send(key))
+    assert (again.state, again.code) == (State.DUPLICATE, 1033)
+    assert api.calls == ["send_bill"]
+    assert not store.get(key).uncertain
+
+
+def test_uncertain_duplicate_is_reconciled_later(
+    store: DocumentStore, credentials: SigningCredentials
+) -> None:
+    """Unknown outcome, resend meets 1033 while the consult fails; a later dispatch reconciles."""
+    api = ScriptedSunat(
+        send_bill=[
+            TransportError(Symptom.SEND_TIMEOUT, "slow"),
+            SunatFaultError(1033, "registrado previamente", 500),
+        ],
+        get_status_cdr=[
+            TransportError(Symptom.QUERY_TIMEOUT, "slow"),
+            TransportError(Symptom.QUERY_TIMEOUT, "slow"),
+            ConsultStatus("0001", "aceptado", cdr()),
+        ],
+    )
+    service = service_with(store, credentials, api, can_consult=True)
+    key = service.prepare(samples.factura()).key
+    assert asyncio.run(service.send(key)).state is State.UNKNOWN
+    assert store.get(key).uncertain
+    assert asyncio.run(service.send(key)).state is State.DUPLICATE
+    assert asyncio.run(service.send(key)).state is State.ACCEPTED
+    assert api.calls.count("send_bill") == 2
+
+
+def test_stale_claim_marks_the_document_uncertain(
+    store: DocumentStore, credentials: SigningCredentials
+) -> None:
+    """Taking over a dead worker's claim asks getStatusCdr before sending again."""
+    now = [1000.0]
+    api = ScriptedSunat(get_status_cdr=[ConsultStatus("0001", "aceptado", cdr())])
+    service = service_with(store, credentials, api, can_consult=True, clock=lambda: now[0])
+    key = service.prepare(samples.factura()).key
+    assert store.claim(key, frozenset({State.PREPARED}), now[0], now[0] - 300)
+    now[0] += 301
+    assert asyncio.run(service.send(key)).state is State.ACCEPTED
+    assert api.calls == ["get_status_cdr"]
+    assert store.get(key).uncertain
