@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import resource
 import shlex
 import sys
@@ -11,12 +12,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import machine, peers_env, report, runner, targets
+from bench import machine, peers_env, profiling, report, runner, targets
 from bench.queues import servers
 from bench.registry import all_scenarios
 from bench.scenario import Scenario, Settings, select, split_patterns
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+PROFILES_DIR = RESULTS_DIR / "profiles"  # raw stacks; git-ignored, summarised in the results
 USAGE_ERROR = 2
 
 
@@ -35,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--runs", type=int, default=3,
                         help="alternating runs per side (default 3)")
     parser.add_argument("--output", type=Path, help="results file (default bench/results/...)")
+    parser.add_argument("--profile", action="store_true",
+                        help="sample capataz's processes with py-spy and add their hottest "
+                        "functions to the results (timings then include the sampling)")
     parser.add_argument("--no-install", action="store_true",
                         help="use bench/.venv as it is, without checking the pinned peers")
     return parser
@@ -80,6 +85,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
     _raise_fd_limit()
     now = dt.datetime.now(dt.UTC)
+    stamp = now.strftime("%Y-%m-%d-%H%M") + ("-quick" if args.quick else "")
+    profile_dir = PROFILES_DIR / stamp
+    if args.profile:
+        profile_dir.mkdir(parents=True, exist_ok=True)
+        os.environ[profiling.DIR_ENV] = str(profile_dir)
     facts = machine.facts()
     started = time.perf_counter()
     try:
@@ -97,8 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         versions=peers_env.versions(),
     )
     text = report.render(info, results, verdicts)
-    output = args.output or RESULTS_DIR / (
-        now.strftime("%Y-%m-%d-%H%M") + ("-quick" if args.quick else "") + ".md")
+    if args.profile:
+        text += "\n" + profiling.report(profile_dir.relative_to(peers_env.REPO_ROOT))
+    output = args.output or RESULTS_DIR / f"{stamp}{'-profiled' if args.profile else ''}.md"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text)
     print(report.targets_table(verdicts))

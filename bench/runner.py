@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import traceback
@@ -9,6 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
+from bench import profiling
 from bench.scenario import NotBuilt, Sample, Scenario, Settings, Side, Unavailable, run_order
 
 
@@ -70,6 +72,7 @@ def run_scenario(scenario: Scenario, settings: Settings, runs: int, log: Log = _
             if result.status is not Status.MEASURED:
                 continue  # a side that cannot run once will not run the next time either
             prefix = f"[{scenario.name}] run {run_index + 1}/{runs} {side.label}"
+            os.environ[profiling.TAG_ENV] = f"{scenario.name}.{side.label}.run{run_index + 1}"
             _run_side(side, settings, result, prefix, log)
     return ScenarioResult(scenario, title, [results[s.label] for s in scenario.sides],
                           time.perf_counter() - started)

@@ -12,7 +12,9 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from contextlib import nullcontext
 
+from bench import profiling
 from bench.queues.driver import (
     Driver,
     NotBuiltYet,
@@ -60,7 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         driver = load(args.queue)
-        sample = ACTIONS[args.action](driver, args.jobs)
+        sampled = (profiling.sampling(os.getpid(), "dispatcher")
+                   if args.queue.startswith("capataz-") and args.action == "enqueue"
+                   else nullcontext())
+        with sampled:
+            sample = ACTIONS[args.action](driver, args.jobs)
     except NotBuiltYet as exc:
         print(json.dumps({"not_built": str(exc)}))
     except Unsupported as exc:

@@ -14,9 +14,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Protocol
 
+from bench import profiling
 from bench.jobs.body import PICKUP_FILE_ENV
 from bench.stats import percentile
 
@@ -67,8 +69,11 @@ def workers(commands: Sequence[Sequence[str]], env: dict[str, str] | None = None
         started = [subprocess.Popen(list(cmd), cwd=REPO_ROOT, env=environment,
                                     stdin=subprocess.DEVNULL, stdout=output, stderr=output,
                                     start_new_session=True) for cmd in commands]
+        sampled = (profiling.sampling(started[0].pid, "worker")
+                   if started and Path(commands[0][0]).name == "capataz" else nullcontext())
         try:
-            yield started
+            with sampled:
+                yield started
         finally:
             _stop(started)
             output.seek(0)

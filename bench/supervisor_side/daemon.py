@@ -11,11 +11,12 @@ import sys
 import time
 import xmlrpc.client
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from bench import proc
+from bench import proc, profiling
 from bench.peers_env import PEER_BIN
 from bench.scenario import NotBuilt
 
@@ -58,10 +59,12 @@ def rpc_proxy(socket_path: Path) -> Any:
 class DaemonKind:
     label: str
     argv: tuple[str, ...]
+    profiled: bool = False  # sampled by --profile: only capataz's own daemon
 
 
 def capatazd() -> DaemonKind:
-    return DaemonKind("capatazd", (str(Path(sys.executable).parent / "capatazd"), "-n"))
+    return DaemonKind("capatazd", (str(Path(sys.executable).parent / "capatazd"), "-n"),
+                      profiled=True)
 
 
 def supervisord() -> DaemonKind:
@@ -182,10 +185,12 @@ def running(kind: DaemonKind, config: Path, ready: bool = True) -> Iterator[Daem
         process = subprocess.Popen([*kind.argv, "-c", str(config)], stdin=subprocess.DEVNULL,
                                    stdout=errors, stderr=errors, start_new_session=True)
     daemon = Daemon(kind, process, directory, rpc_proxy(directory / "rpc.sock"))
+    sampled = profiling.sampling(process.pid, kind.label) if kind.profiled else nullcontext()
     try:
-        if ready:
-            wait_ready(daemon)
-        yield daemon
+        with sampled:
+            if ready:
+                wait_ready(daemon)
+            yield daemon
     finally:
         stop(daemon)
 
