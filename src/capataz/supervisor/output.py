@@ -116,3 +116,61 @@ class PipeReader:
         self._channel.flush()
         if self._on_eof is not None:
             self._on_eof(self)
+
+
+class StdinPipe:
+    """The write end of a child's stdin: what the pipe cannot take now waits in memory.
+
+    ``sendProcessStdin`` must not block the daemon when a child does not read,
+    nor fail half-way; the rest is written when the pipe has room again.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd: int | None = fd
+        self._pending = bytearray()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def write(self, data: bytes) -> None:
+        """Queue ``data``; raises ``OSError`` if the child closed its stdin."""
+        if self.fd is None:
+            raise BrokenPipeError("the process has no stdin open")
+        if self._pending:
+            self._pending += data
+            return
+        try:
+            written = os.write(self.fd, data)
+        except BlockingIOError:
+            written = 0
+        if written < len(data):
+            self._pending += data[written:]
+            self._loop = asyncio.get_running_loop()
+            self._loop.add_writer(self.fd, self._flush)
+
+    def _flush(self) -> None:
+        assert self.fd is not None  # noqa: S101 - the writer is removed before closing
+        try:
+            written = os.write(self.fd, self._pending)
+        except BlockingIOError:  # pragma: no cover - woken while still full
+            return
+        except OSError:
+            written = len(self._pending)  # the child is gone: nobody will read it
+        del self._pending[:written]
+        if not self._pending:
+            self._stop_writer()
+
+    def _stop_writer(self) -> None:
+        if self._loop is not None and self.fd is not None:
+            self._loop.remove_writer(self.fd)
+        self._loop = None
+
+    def close(self) -> None:
+        self._stop_writer()
+        self._pending.clear()
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            self.fd = None

@@ -22,6 +22,7 @@ from capataz.config.model import AutoRestart, ProcessConfig
 from capataz.supervisor.clock import Clock, Timer
 from capataz.supervisor.errors import InvalidTransitionError, SupervisorError
 from capataz.supervisor.events import ProcessInfo, ProcessStateChange
+from capataz.supervisor.output import StdinPipe
 from capataz.supervisor.spawn import SpawnedChild, Spawner, SpawnRequest
 from capataz.supervisor.states import STOPPED_STATES, TRANSITIONS, ProcessState
 
@@ -77,7 +78,7 @@ class Process:
         self.exitstatus: int | None = None
         self.spawnerr: str | None = None
         self.killing = False
-        self.stdin: int | None = None
+        self.stdin: StdinPipe | None = None
         self._timer: Timer | None = None
         self._group_timer: Timer | None = None
         self._kill_deadline = 0.0
@@ -150,7 +151,7 @@ class Process:
             self._enter_backoff()
             return None
         self.pid = child.pid
-        self.stdin = child.stdin
+        self.stdin = StdinPipe(child.stdin) if child.stdin is not None else None
         if self._on_spawned is not None:
             self._on_spawned(self, child)
         log.info("spawned: %r with pid %d", self.name, self.pid)
@@ -319,17 +320,17 @@ class Process:
 
     def _close_stdin(self) -> None:
         if self.stdin is not None:
-            with contextlib.suppress(OSError):
-                os.close(self.stdin)
+            self.stdin.close()
             self.stdin = None
 
     def write_stdin(self, data: bytes) -> None:
-        """Write to the child's stdin; raises ``OSError`` (EAGAIN when its pipe is full)."""
+        """Send to the child's stdin (kept in memory while its pipe is full).
+
+        Raises ``OSError`` when the child has no stdin or closed it.
+        """
         if self.stdin is None:
             raise BrokenPipeError(errno.EPIPE, "the process has no stdin open")
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self.stdin, view):]
+        self.stdin.write(data)
 
     def close(self) -> None:
         """Forget timers and the stdin pipe (the process is being removed)."""

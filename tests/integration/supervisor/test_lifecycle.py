@@ -20,6 +20,7 @@ from tests.integration.supervisor.helpers import (
     wait_for,
 )
 
+from capataz.config.model import ChannelLog
 from capataz.supervisor import ProcessState
 
 S = ProcessState
@@ -250,3 +251,25 @@ def test_stdin_reaches_the_child(tmp_path: Path) -> None:
             await wait_for(lambda: b"hello through stdin\n" in sup.output_tail("cat"))
 
     asyncio.run(scenario())
+
+
+def test_stdin_larger_than_the_pipe_waits_instead_of_failing(tmp_path: Path) -> None:
+    """1 MiB to a child not reading yet: queued, never blocking the daemon, all delivered."""
+    out = tmp_path / "cat.log"
+    cfg = config(tmp_path, program("cat", "/bin/sh -c 'sleep 0.5; exec cat'", startsecs=0,
+                                   stdout=ChannelLog(logfile=str(out))))
+    payload = b"".join(b"%07d\n" % n for n in range(131072))
+
+    async def scenario() -> None:
+        async with running(cfg) as sup:
+            await wait_for(lambda: sup.process("cat").state is S.RUNNING)
+            sup.send_stdin("cat", payload[:600_000])
+            sup.send_stdin("cat", payload[600_000:])
+            stdin = sup.process("cat").stdin
+            assert stdin is not None
+            assert stdin.pending > 0, "the pipe could not take it all at once"
+            await wait_for(lambda: out.exists() and out.stat().st_size == len(payload))
+            assert stdin.pending == 0
+
+    asyncio.run(scenario())
+    assert out.read_bytes() == payload
