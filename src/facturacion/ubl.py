@@ -12,7 +12,7 @@ from lxml import etree
 
 from facturacion.amounts import amount_in_words, unit_text
 from facturacion.catalogs import AFFECTATIONS, IGV_PERCENT, LEGEND_AMOUNT_IN_WORDS, DocumentType
-from facturacion.model import Comprobante, Line
+from facturacion.model import Comprobante, Line, NoteReference
 from facturacion.xmlbuild import (
     amount,
     extension_slot,
@@ -59,7 +59,7 @@ def build_comprobante(document: Comprobante) -> bytes:
     sub(xml, "cbc:Note", legend, languageLocaleID=LEGEND_AMOUNT_IN_WORDS)
     sub(xml, "cbc:DocumentCurrencyCode", currency)
     if document.reference is not None:
-        _note_reference(xml, document)
+        _note_reference(xml, document.reference)
     signature_reference(xml, document.issuer)
     _supplier(xml, document)
     _customer(xml, document)
@@ -78,9 +78,7 @@ def build_comprobante(document: Comprobante) -> bytes:
     return serialize(xml)
 
 
-def _note_reference(xml: etree._Element, document: Comprobante) -> None:
-    reference = document.reference
-    assert reference is not None  # noqa: S101 - checked by the caller
+def _note_reference(xml: etree._Element, reference: NoteReference) -> None:
     discrepancy = sub(xml, "cac:DiscrepancyResponse")
     sub(discrepancy, "cbc:ReferenceID", reference.document_id)
     sub(discrepancy, "cbc:ResponseCode", reference.reason_code)

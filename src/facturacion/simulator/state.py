@@ -6,13 +6,11 @@ import datetime as dt
 import itertools
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any
 
+from facturacion.config import BETA_PASSWORD, BETA_USER
 from facturacion.signing import SignatureAlgorithm, Signer
 from facturacion.simulator.cdrs import Verdict
-
-BETA_PASSWORD: Final = "moddatos"  # noqa: S105 - SUNAT beta's published password
-BETA_USER: Final = "MODDATOS"
 
 
 class FaultKind(StrEnum):
