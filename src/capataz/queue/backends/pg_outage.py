@@ -32,10 +32,13 @@ class StoreUnavailableError(StoreError):
 class Outage:
     """The state of one link to a server: up, or down since when and retrying when."""
 
-    def __init__(self, what: str, logger: logging.Logger, clock: Clock) -> None:
+    def __init__(self, what: str, logger: logging.Logger, clock: Clock,
+                 on_recovered: Callable[[], None] | None = None) -> None:
         self.what = what
         self._log = logger
         self._clock = clock
+        #: Called when the link is back: drop other connections that died with the server.
+        self._on_recovered = on_recovered
         self.down_since: float | None = None
         self.failures = 0
         self._next_try = 0.0
@@ -77,6 +80,8 @@ class Outage:
         self._log.warning("reconnected to %s after %.1fs", self.what, away)
         self.down_since = None
         self.failures = 0
+        if self._on_recovered is not None:
+            self._on_recovered()
         return True
 
 

@@ -40,6 +40,8 @@ LOG = logging.getLogger("capataz.queue.postgres")
 #: How long complete/release/fail keep retrying through an outage before giving the
 #: job up to its lease (it then runs again: at least once, never lost).
 SETTLE_PATIENCE = 30.0
+#: How long opening the store waits for a server that is restarting (or not up yet).
+OPEN_PATIENCE = 10.0
 
 PgConnection = psycopg.Connection[Any]
 _ENLISTED: contextvars.ContextVar[PgConnection | None] = contextvars.ContextVar(
@@ -93,12 +95,12 @@ class PostgresBackend:
         self._conn: PgConnection | None = None
         self._listener: PgConnection | None = None
         self._markers: dict[str, float] | None = None
-        self._outage = Outage(self.target.where, LOG, self._clock)
+        self._outage = Outage(self.target.where, LOG, self._clock, self._drop_listener)
         try:
-            conn = self._connection()
-            migrate(conn, self.target, self._q)
-            self._dbname = conn.info.dbname
-        except psycopg.Error as exc:
+            self._dbname = retry_link(
+                self._open, _is_link_error, self._outage, self._clock, OPEN_PATIENCE
+            )
+        except (psycopg.Error, StoreUnavailableError) as exc:
             self.close()
             raise StoreError(
                 f"cannot open the queue store in {self.target.where}: {exc}".rstrip()
@@ -110,6 +112,15 @@ class PostgresBackend:
         return f"<PostgresBackend {self.target.where} schema={self.schema}>"
 
     # -- the link -----------------------------------------------------------
+    def _open(self) -> str:
+        try:
+            conn = self._connection()
+            migrate(conn, self.target, self._q)
+        except psycopg.OperationalError:
+            self._drop()
+            raise
+        return conn.info.dbname
+
     def _connection(self) -> PgConnection:
         if self._conn is None or self._conn.closed:
             self._conn = psycopg.connect(self.target.conninfo, autocommit=True)
@@ -345,11 +356,15 @@ class PostgresBackend:
                 for _ in listener.notifies(timeout=0.0):
                     pass
         except psycopg.OperationalError as exc:
-            listener.close()
-            self._listener = None
+            self._drop_listener()
             self._outage.failed(exc)
             return False
         return woken
+
+    def _drop_listener(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
 
     # -- failed jobs --------------------------------------------------------
     def failed_jobs(self, after_id: int = 0, limit: int | None = None) -> list[FailedJob]:
@@ -407,9 +422,7 @@ class PostgresBackend:
     def close(self) -> None:
         with self._lock:
             self._drop()
-            if self._listener is not None:
-                self._listener.close()
-                self._listener = None
+            self._drop_listener()
 
 
 __all__ = ["PostgresBackend", "in_transaction"]

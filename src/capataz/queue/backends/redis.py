@@ -47,6 +47,8 @@ T = TypeVar("T")
 LOG = logging.getLogger("capataz.queue.redis")
 DEFAULT_PREFIX = "capataz"
 SETTLE_PATIENCE = 30.0
+#: How long opening the store waits for a server that is restarting (or not up yet).
+OPEN_PATIENCE = 10.0
 _PREFIX = re.compile(r"^[A-Za-z0-9_.{}-]{1,64}$")
 SCRIPTS = (
     "push", "claim", "renew", "complete", "release", "fail", "retry_failed", "forget_failed",
@@ -94,7 +96,7 @@ class RedisBackend:
         self.connection = connection
         client_url, self.prefix, self.where = parse_url(url)
         self._clock = clock or SystemClock()
-        self._outage = Outage(self.where, LOG, self._clock)
+        self._outage = Outage(self.where, LOG, self._clock, self._drop_pubsub)
         self._lock = threading.Lock()
         self._pubsub: PubSub | None = None
         self._markers: dict[str, float] | None = None
@@ -107,8 +109,9 @@ class RedisBackend:
                 socket_connect_timeout=5, retry=Retry(NoBackoff(), 1),
             )
             self._scripts = _load_scripts(self._client)
-            self._check_server()
-        except (redis.RedisError, ValueError) as exc:
+            retry_link(self._check_server, _is_link_error, self._outage, self._clock,
+                       OPEN_PATIENCE)
+        except (redis.RedisError, ValueError, StoreUnavailableError) as exc:
             raise StoreError(
                 f"cannot open the queue store in {self.where}: {exc}; check the URL and that "
                 "the server runs"
@@ -223,7 +226,6 @@ class RedisBackend:
                 self._use(self._client.ping)
             except StoreUnavailableError:
                 return False
-            self._drop_pubsub()
             return self._subscribe() is not None
         pubsub = self._subscribe()
         if pubsub is None:
