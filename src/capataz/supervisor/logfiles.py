@@ -92,6 +92,15 @@ class LogFile:
             self._report(exc)
         self._open()
 
+    def clear(self) -> None:
+        """Empty the file (``clearProcessLogs``); raises ``OSError`` if it cannot be."""
+        self.close()
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_TRUNC | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            os.close(fd)
+        finally:
+            self._open()
+
     def reopen(self) -> None:
         """Close and open again (after an outside rotation, on SIGUSR2)."""
         self.close()

@@ -31,10 +31,11 @@ def tail_file(path: str | None, offset: int, length: int) -> tuple[bytes, int, b
 
     The data is the last ``length`` bytes of the file (nothing when ``offset``
     is already at the end); overflow says the file grew past ``offset+length``,
-    so bytes were skipped. A missing file gives no data, as in Supervisor.
+    so bytes were skipped. No file (``NONE``, or missing) gives ``(b"", 0, False)``,
+    as in Supervisor.
     """
     if path is None:
-        raise NoFileError("no log file configured (NONE)")
+        return b"", 0, False
     if offset < 0 or length < 0:
         raise BadArgumentsError("offset and length must not be negative")
     try:
@@ -46,7 +47,7 @@ def tail_file(path: str | None, offset: int, length: int) -> tuple[bytes, int, b
             f.seek(max(size - length, 0))
             return f.read(length), size, overflow
     except OSError:
-        return b"", offset, False
+        return b"", 0, False
 
 
 def clear_file(path: str | None) -> None:

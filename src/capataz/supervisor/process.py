@@ -364,7 +364,7 @@ class Process:
 
     def describe(self, now: float) -> str:
         """The description column of ``supervisorctl status``, as Supervisor words it."""
-        if self.state in (S.RUNNING, S.STOPPING) and self.pid:
+        if self.state is S.RUNNING:
             seconds = max(0, int(now - self.start_wall))
             hours, rest = divmod(seconds, 3600)
             days, hours = divmod(hours, 24)
@@ -373,7 +373,7 @@ class Process:
                 uptime = f"{days} day{'s' if days > 1 else ''}, {uptime}"
             return f"pid {self.pid}, uptime {uptime}"
         if self.state in (S.FATAL, S.BACKOFF):
-            return self.spawnerr or "unknown error (try 'tail' for more info)"
+            return self.spawnerr or f'unknown error (try "tail {self.name}")'
         if self.state in (S.STOPPED, S.EXITED):
             if not self.start_wall:
                 return "Not started"

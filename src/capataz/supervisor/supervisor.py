@@ -23,6 +23,7 @@ from capataz.supervisor.errors import (
     BadNameError,
     CantRereadError,
     FailedError,
+    NoFileError,
     NotRunningError,
     ShutdownStateError,
     SpawnError,
@@ -305,12 +306,12 @@ class Supervisor:
     def send_stdin(self, namespec: str, data: bytes) -> None:
         self._check_running()
         process = self.process(namespec)
-        if process.state not in (S.RUNNING, S.STARTING) or process.killing:
+        if not process.pid or process.killing:
             raise NotRunningError(namespec)
         try:
             process.write_stdin(data)
         except OSError as exc:
-            raise NotRunningError(f"{namespec}: stdin is closed ({exc.strerror})") from None
+            raise NoFileError(f"{namespec}: its stdin is closed ({exc.strerror})") from None
 
     # ------------------------------------------------------------ logs
     def output_tail(self, namespec: str, channel: str = "stdout") -> bytes:
@@ -330,12 +331,15 @@ class Supervisor:
         return logread.tail_file(self._logfile(namespec, channel), offset, length)
 
     def clear_process_logs(self, namespec: str) -> None:
+        """Empty the process's log files (shared ones too, as Supervisor) and its tail."""
         process = self.process(namespec)
         for channel in self._outputs[process].channels.values():
             channel.clear()
-        for path in (process.stdout_logfile, process.stderr_logfile):
-            if path is not None:
-                logread.clear_file(path)
+            if channel.logfile is not None:
+                try:
+                    channel.logfile.clear()
+                except OSError as exc:
+                    raise FailedError(f"{namespec}: {exc.strerror}") from None
 
     def clear_all_process_logs(self) -> list[ProcessResult]:
         results = []

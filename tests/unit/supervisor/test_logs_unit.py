@@ -40,6 +40,24 @@ def test_logfile_without_backups_truncates(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == [path]
 
 
+def test_logfile_clear_empties_and_restarts_the_size_count(tmp_path: Path) -> None:
+    """After a clear the file is empty and rotation counts from zero again."""
+    path = tmp_path / "a.log"
+    logfile = LogFile(str(path), maxbytes=10, backups=1)
+    logfile.write(b"1234567\n")
+    logfile.clear()
+    logfile.write(b"abcdefg\n")
+    logfile.close()
+    assert path.read_bytes() == b"abcdefg\n"
+    assert not (tmp_path / "a.log.1").exists()
+    (tmp_path / "gone").mkdir()
+    doomed = LogFile(str(tmp_path / "gone" / "b.log"), 0, 0)
+    (tmp_path / "gone" / "b.log").unlink()
+    (tmp_path / "gone").rmdir()
+    with pytest.raises(OSError, match="No such file"):
+        doomed.clear()
+
+
 def test_logfile_reports_errors_once_and_recovers(tmp_path: Path) -> None:
     """A missing directory is reported once; writes resume when it exists again."""
     errors: list[str] = []
@@ -164,11 +182,10 @@ def test_tail_file_rules(tmp_path: Path) -> None:
     path.write_bytes(b"0123456789")
     assert logread.tail_file(str(path), 0, 4) == (b"6789", 10, True)
     assert logread.tail_file(str(path), 8, 4) == (b"6789", 10, False)
-    assert logread.tail_file(str(tmp_path / "none"), 5, 4) == (b"", 5, False)
+    assert logread.tail_file(str(tmp_path / "none"), 5, 4) == (b"", 0, False)
     with pytest.raises(BadArgumentsError):
         logread.tail_file(str(path), -1, 4)
-    with pytest.raises(NoFileError):
-        logread.tail_file(None, 0, 4)
+    assert logread.tail_file(None, 5, 4) == (b"", 0, False)
     with pytest.raises(NoFileError):
         logread.clear_file(str(tmp_path / "none" / "x"))
 

@@ -207,6 +207,7 @@ def test_stop_escalates_to_sigkill_every_stopwaitsecs() -> None:
     h.clock.advance(1)
     assert h.process.stop() is None
     assert h.process.state is S.STOPPING
+    assert h.process.info().description == ""
     assert h.spawner.signals == [(1000, signal.SIGINT)]
     h.clock.advance(9.999)
     assert len(h.spawner.signals) == 1

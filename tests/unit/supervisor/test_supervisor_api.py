@@ -258,7 +258,7 @@ def test_signal_and_stdin_need_a_live_process() -> None:
         await sup.start_process("web", wait=False)
         sup.signal_process("web", signal.SIGHUP)
         assert spawner.signals == [(1000, signal.SIGHUP)]
-        with pytest.raises(NotRunningError, match="stdin"):
+        with pytest.raises(NoFileError, match="stdin is closed"):
             sup.send_stdin("web", b"hi\n")  # the fake child has no pipes
 
     run(scenario())
