@@ -22,6 +22,12 @@ from facturacion.simulator import FaultKind, FaultRule, FaultStyle
 from facturacion.simulator.testing import RunningSimulator
 from facturacion.store import DocumentStore, State
 
+# The unknown-outcome cases: the client gives up after READ_TIMEOUT, the simulator
+# answers after SLOW. Generous margins keep ordinary calls clear of the timeout on a
+# loaded machine.
+READ_TIMEOUT = 2.0
+SLOW = 4.0
+
 
 class QuietWatchdog:
     """No heartbeat thread: the memory store's leases outlive these short jobs."""
@@ -84,7 +90,7 @@ def queue(
         bill_url=simulator.bill_url,
         consult_url=simulator.consult_url,
         connect_timeout=2.0,
-        read_timeout=0.5,
+        read_timeout=READ_TIMEOUT,
     )
     jobs.configure(jobs.Runtime(config, store, Signer(credentials)))
     yield Queue(clock, backend, store, simulator, io.StringIO())
@@ -198,7 +204,7 @@ def test_observed_document_completes_with_notes(queue: Queue) -> None:
 def test_unknown_outcome_is_retried_and_reconciled_without_resending(queue: Queue) -> None:
     """A send that times out after registering: the retry asks getStatusCdr and never resends."""
     document = samples.factura(28)
-    queue.simulator.state.rules.append(FaultRule(FaultKind.SLOW, delay=1.5))
+    queue.simulator.state.rules.append(FaultRule(FaultKind.SLOW, delay=SLOW))
     jobs.dispatch_document(document)
     queue.work_until_idle()
     assert queue.store.get(document.key).state is State.ACCEPTED

@@ -19,6 +19,12 @@ from facturacion.simulator import FaultKind, FaultRule, FaultStyle
 from facturacion.simulator.testing import RunningSimulator, service_on
 from facturacion.store import DocumentStore, State
 
+# The unknown-outcome cases: the client gives up after READ_TIMEOUT, the simulator
+# answers after SLOW. Generous margins keep ordinary calls clear of the timeout on a
+# loaded machine.
+READ_TIMEOUT = 2.0
+SLOW = 4.0
+
 Scenario = Callable[[SunatService], Awaitable[None]]
 
 
@@ -208,7 +214,7 @@ def test_connection_refused_is_transient(store, signer) -> None:
 def test_unknown_outcome_is_reconciled_through_get_status_cdr(simulator, store, signer) -> None:
     """A send that times out after SUNAT registered it is resolved by getStatusCdr, never resent."""
     document = samples.factura(13)
-    simulator.state.rules.append(FaultRule(FaultKind.SLOW, match="F001-13", delay=1.5))
+    simulator.state.rules.append(FaultRule(FaultKind.SLOW, match="F001-13", delay=SLOW))
 
     async def scenario(service: SunatService) -> None:
         service.prepare(document)
@@ -218,7 +224,7 @@ def test_unknown_outcome_is_reconciled_through_get_status_cdr(simulator, store, 
         assert second.state is State.ACCEPTED
         assert second.cdr() is not None
 
-    run(simulator, store, signer, scenario, read_timeout=0.4)
+    run(simulator, store, signer, scenario, read_timeout=READ_TIMEOUT)
     assert sends(simulator) == 1
     assert sends(simulator, "getStatusCdr") == 1
 
@@ -226,7 +232,7 @@ def test_unknown_outcome_is_reconciled_through_get_status_cdr(simulator, store, 
 def test_unknown_outcome_without_consult_resends_and_meets_1033(simulator, store, signer) -> None:
     """Without billConsultService (beta) the same bytes are resent; 1033 then needs a person."""
     document = samples.boleta(14)
-    simulator.state.rules.append(FaultRule(FaultKind.SLOW, delay=1.5))
+    simulator.state.rules.append(FaultRule(FaultKind.SLOW, delay=SLOW))
 
     async def scenario(service: SunatService) -> None:
         service.prepare(document)
@@ -234,7 +240,7 @@ def test_unknown_outcome_without_consult_resends_and_meets_1033(simulator, store
         second = await service.send(document.key)
         assert (second.state, second.code) == (State.DUPLICATE, 1033)
 
-    run(simulator, store, signer, scenario, read_timeout=0.4, consult=False)
+    run(simulator, store, signer, scenario, read_timeout=READ_TIMEOUT, consult=False)
     assert sends(simulator) == 2
 
 
