@@ -1,0 +1,267 @@
+"""The demo from start to summary: set up, start, dispatch, watch, report, stop.
+
+It talks to the running system only as a user's application would: it stores receipts
+in the billing store, dispatches jobs to the queue, and reads the billing store back.
+The workers, under capatazd, do everything else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import signal
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from capataz.queue import CONNECTIONS
+from facturacion.billing import jobs
+from facturacion.billing.demo.batch import Batch, make_receipts, script
+from facturacion.billing.demo.setup import DemoPaths, prepare
+from facturacion.billing.demo.stack import Stack, free_port, port_open, start_stack
+from facturacion.billing.errors import BillingError
+from facturacion.billing.store import BillingStore, ReceiptState
+
+#: How often stuck receipts are checked with SUNAT while the batch runs.
+SYNC_EVERY = 15.0
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    receipts: int = 500
+    workdir: Path = Path("var/demo")
+    keep_running: bool = False
+    kill_workers: int = 0
+    seed: int = 7
+    timeout: float = 900.0
+
+
+def _post(url: str, data: Any) -> None:
+    request = urllib.request.Request(  # noqa: S310 - a loopback http:// URL we built
+        url, data=json.dumps(data).encode(), headers={"Content-Type": "application/json"},
+        method="POST",
+    )  # fmt: skip
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - see above
+        answer.read()
+
+
+class Demo:
+    def __init__(self, options: DemoOptions, out: TextIO = sys.stdout) -> None:
+        self.options = options
+        self.out = out
+        self.paths = DemoPaths(options.workdir.resolve())
+        self.simulator_port = free_port()
+        self.mail_port = free_port()
+        self.stack: Stack | None = None
+        self.started = 0.0
+        self.kills = 0
+
+    def say(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    def ready(self) -> bool:
+        return port_open(self.simulator_port) and port_open(self.mail_port)
+
+    # ------------------------------------------------------------------ the steps
+    def run(self) -> int:
+        options = self.options
+        self.say(f"==> setting up {self.paths.home} (certificate, supervisor.conf, stores)")
+        programs = prepare(self.paths, self.simulator_port, self.mail_port)
+        self.say(f"==> capatazd -c {self.paths.config} -n")
+        self.stack = start_stack(programs, self.ready, self.say)
+        # A SIGTERM (a container stop, `timeout`) stops as cleanly as Ctrl-C.
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            batch = self.dispatch(options.receipts)
+            complete = self.watch(batch)
+            report = self.report()
+            self.summary(batch, complete, report)
+            if options.keep_running:
+                self.say("\nStill running (--keep-running); press Ctrl-C to stop.")
+                while self.stack.alive():
+                    time.sleep(1)
+        except KeyboardInterrupt:
+            self.say("\n==> Ctrl-C: stopping the workers (each finishes its current job)")
+            return 130
+        else:
+            return 0 if complete else 1
+        finally:
+            self.say("==> stopping capatazd" if self.stack.mode == "capatazd"
+                     else "==> stopping the subprocesses")  # fmt: skip
+            self.stack.stop()
+            CONNECTIONS.reset()
+            signal.signal(signal.SIGTERM, previous)
+
+    def dispatch(self, count: int) -> Batch:
+        read_timeout = float(programs_env(self.paths, "FACTURACION_SUNAT_READ_TIMEOUT") or 5)
+        batch = script(make_receipts(count, seed=self.options.seed), seed=self.options.seed,
+                       read_timeout=read_timeout)  # fmt: skip
+        base = f"http://127.0.0.1:{self.simulator_port}/admin"
+        _post(f"{base}/config", {"reject_with_fault": False})
+        _post(f"{base}/rules", batch.rules)
+        self.paths.expected.write_text(json.dumps(
+            {key: asdict(e) for key, e in batch.expectations.items()}, indent=1))  # fmt: skip
+        store = BillingStore(self.paths.data / "billing.sqlite3")
+        try:
+            store.add_many(batch.receipts)
+        finally:
+            store.close()
+        CONNECTIONS.use(self.paths.queue_url)
+        jobs.emitir_comprobante.dispatch_many([[receipt.key] for receipt, _ in batch.receipts])
+        kinds = {"01": 0, "03": 0, "07": 0, "08": 0}
+        for receipt, _ in batch.receipts:
+            kinds[receipt.document_type.value] += 1
+        self.say(
+            f"==> dispatched {count} receipts ({kinds['01']} facturas, {kinds['03']} boletas, "
+            f"{kinds['07']} notas de crédito, {kinds['08']} notas de débito); the simulator "
+            f"will reject {batch.scripted('rejected')}, observe {batch.scripted('observed')}, "
+            f"fail {batch.scripted('transient')} transiently first and answer "
+            f"{batch.scripted('unknown-outcome')} too late"
+        )
+        self.started = time.monotonic()
+        return batch
+
+    def watch(self, batch: Batch) -> bool:
+        """Show progress until every receipt is final, printed and mailed (or time runs out)."""
+        store = BillingStore(self.paths.data / "billing.sqlite3")
+        deadline = self.started + self.options.timeout
+        next_sync = self.started + SYNC_EVERY
+        tty = self.out.isatty()
+        last = ""
+        try:
+            while True:
+                done, line = self._progress(store)
+                if line != last or tty:
+                    self.out.write(("\r" + line) if tty else line + "\n")
+                    self.out.flush()
+                    last = line
+                if done:
+                    break
+                now = time.monotonic()
+                if now > deadline:
+                    self.say(f"\n!!! gave up waiting after {self.options.timeout:g}s")
+                    return False
+                if now >= next_sync:
+                    jobs.sincronizar_estados.dispatch(older_than=SYNC_EVERY)
+                    next_sync = now + SYNC_EVERY
+                self._chaos(store, len(batch.receipts))
+                if self.stack is not None:
+                    self.stack.tend()
+                time.sleep(0.5 if tty else 2.0)
+        finally:
+            store.close()
+        if tty:
+            self.out.write("\n")
+        return True
+
+    def _progress(self, store: BillingStore) -> tuple[bool, str]:
+        progress = store.progress()
+        counts = store.counts()
+        settled = progress["final"] + counts[ReceiptState.ERROR]
+        done = (settled == progress["total"] and progress["pdfs"] >= progress["valid"]
+                and progress["emails"] >= progress["valid"])  # fmt: skip
+        elapsed = time.monotonic() - self.started
+        states = " ".join(f"{state.value} {n}" for state, n in counts.items() if n)
+        line = (f"[{elapsed:6.1f}s] answered {settled}/{progress['total']}  PDFs {progress['pdfs']}"
+                f"  e-mails {progress['emails']}  |  {states}")  # fmt: skip
+        return done, line
+
+    def _chaos(self, store: BillingStore, total: int) -> None:
+        """``--kill-workers N``: SIGKILL a worker each time another 1/(N+1) of the batch settles."""
+        if self.kills >= self.options.kill_workers or self.stack is None:
+            return
+        settled = store.progress()["final"]
+        if settled < total * (self.kills + 1) / (self.options.kill_workers + 1):
+            return
+        pids = self.stack.worker_pids()
+        if pids:
+            victim = random.choice(pids)  # noqa: S311 - choosing a victim, not a secret
+            os.kill(victim, signal.SIGKILL)
+            self.kills += 1
+            of = self.options.kill_workers
+            self.say(f"\n==> SIGKILL worker pid {victim} ({self.kills}/{of})")
+
+    def report(self) -> Path:
+        day = dt.date.today()
+        jobs.reporte_diario.dispatch(day.isoformat())
+        target = self.paths.data / "reports" / f"ventas-{day.isoformat()}.pdf"
+        deadline = time.monotonic() + 60
+        while not target.exists():
+            if time.monotonic() > deadline:
+                raise BillingError(f"the daily report did not appear at {target}")
+            time.sleep(0.3)
+        return target
+
+    def summary(self, batch: Batch, complete: bool, report: Path) -> None:
+        elapsed = time.monotonic() - self.started
+        store = BillingStore(self.paths.data / "billing.sqlite3")
+        try:
+            receipts = {r.key: r for r in store.all()}
+        finally:
+            store.close()
+        matched = sum(1 for key, e in batch.expectations.items()
+                      if receipts[key].state is e.final_state)  # fmt: skip
+        log = self.paths.logs / "supervisor.log"
+        done_jobs = sum(1 for line in log.read_text(errors="replace").splitlines()
+                        if line.rstrip().endswith("DONE")) if log.exists() else 0  # fmt: skip
+        counts: dict[str, int] = {}
+        for receipt in receipts.values():
+            counts[receipt.state.value] = counts.get(receipt.state.value, 0) + 1
+        inbox = self.paths.mail / "new"
+        mails = len(list(inbox.glob("*"))) if inbox.exists() else 0
+        conf = self._shown(self.paths.config)
+        url = self.paths.queue_url
+        self.say(f"""
+==> {"done" if complete else "stopped"}: {len(receipts)} receipts in {elapsed:.1f}s
+    by outcome:      {", ".join(f"{k} {v}" for k, v in sorted(counts.items()))}
+    as scripted:     {matched}/{len(batch.expectations)} reached the state the simulator was told to give
+    jobs:            {done_jobs} done, {done_jobs / max(elapsed, 0.001):.1f} jobs/s with 8 workers{f", {self.kills} killed with SIGKILL" if self.kills else ""}
+    run by:          {self.stack.mode if self.stack else "?"}
+
+    signed XML:      {self._shown(self.paths.data / "xml")}/
+    CDRs:            {self._shown(self.paths.data / "cdr")}/
+    PDFs:            {self._shown(self.paths.data / "pdf")}/
+    e-mails:         {self._shown(self.paths.mail / "new")}/ ({mails} messages, Maildir)
+    report:          {self._shown(report)} and .csv
+    logs:            {self._shown(self.paths.logs)}/ (supervisor.log: the 8 workers)
+    expected:        {self._shown(self.paths.expected)}
+
+    look around:
+      capatazctl -c {conf} status
+      capatazctl -c {conf} tail -f laravel-worker:laravel-worker_00
+      capataz queue:stats --url {url}
+      capataz queue:failed --url {url}
+      ./dev demo --keep-running        (keep it all up to explore)""")  # noqa: E501
+
+    @staticmethod
+    def _shown(path: Path) -> str:
+        try:
+            return str(path.relative_to(Path.cwd()))
+        except ValueError:
+            return str(path)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    del signum, frame
+    raise KeyboardInterrupt
+
+
+def programs_env(paths: DemoPaths, name: str) -> str | None:
+    from facturacion.billing.demo.setup import environment_of
+
+    return environment_of(paths.config.read_text()).get(name)
+
+
+def run_demo(options: DemoOptions, out: TextIO = sys.stdout,
+             on_error: Callable[[str], None] | None = None) -> int:  # fmt: skip
+    try:
+        return Demo(options, out).run()
+    except BillingError as error:
+        (on_error or (lambda text: print(text, file=sys.stderr)))(f"demo: {error}")
+        return 1
