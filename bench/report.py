@@ -97,7 +97,7 @@ def targets_table(verdicts: Sequence[Verdict]) -> str:
     marks = {"met": "met", "missed": "**missed**", "not built": "not built",
              "not measured": "not measured"}
     rows = [[v.target.text, f"`{v.target.scenario}`", marks[v.state], v.detail] for v in verdicts]
-    return table(["target", "scenario", "verdict", "capataz (median) against the bound"], rows)
+    return table(["target", "scenario", "verdict", "capataz result (medians)"], rows)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any, cast
 
 from bench import proc, profiling
 from bench.peers_env import PEER_BIN
-from bench.scenario import NotBuilt
+from bench.scenario import NotBuilt, Unavailable
 
 NOT_BUILT_EXIT = 70  # capataz.exitcodes.NOT_BUILT, the code of a command that has not landed
 RUNNING = 20  # Supervisor's ProcessStates.RUNNING, the same number in capatazd's API
@@ -59,12 +59,12 @@ def rpc_proxy(socket_path: Path) -> Any:
 class DaemonKind:
     label: str
     argv: tuple[str, ...]
-    profiled: bool = False  # sampled by --profile: only capataz's own daemon
+    is_capataz: bool = False  # only capataz's daemon is sampled by --profile
 
 
 def capatazd() -> DaemonKind:
     return DaemonKind("capatazd", (str(Path(sys.executable).parent / "capatazd"), "-n"),
-                      profiled=True)
+                      is_capataz=True)
 
 
 def supervisord() -> DaemonKind:
@@ -182,10 +182,15 @@ def running(kind: DaemonKind, config: Path, ready: bool = True) -> Iterator[Daem
         raise NotBuilt(_NOT_SERVING[kind.label])
     directory = config.parent
     with (directory / "stderr.log").open("wb") as errors:
-        process = subprocess.Popen([*kind.argv, "-c", str(config)], stdin=subprocess.DEVNULL,
-                                   stdout=errors, stderr=errors, start_new_session=True)
+        try:
+            process = subprocess.Popen([*kind.argv, "-c", str(config)],
+                                       stdin=subprocess.DEVNULL, stdout=errors, stderr=errors,
+                                       start_new_session=True)
+        except FileNotFoundError:
+            missing = f"{kind.argv[0]} is not installed"
+            raise NotBuilt(missing) if kind.is_capataz else Unavailable(missing) from None
     daemon = Daemon(kind, process, directory, rpc_proxy(directory / "rpc.sock"))
-    sampled = profiling.sampling(process.pid, kind.label) if kind.profiled else nullcontext()
+    sampled = profiling.sampling(process.pid, kind.label) if kind.is_capataz else nullcontext()
     try:
         with sampled:
             if ready:
