@@ -101,8 +101,10 @@ class JobRun:
         clock: Clock,
         output: Output,
         run_coroutine: Callable[[Any], Any],
+        complete: Callable[[str], bool] | None = None,
     ) -> None:
         self.reserved = reserved
+        self._complete = complete or backend.complete
         self._backend = backend
         self._registry = registry
         self._defaults = defaults
@@ -156,7 +158,7 @@ class JobRun:
         finally:
             watchdog.disarm()
             reset_current(context)
-        return self._settle("DONE", lambda: self._backend.complete(job.lease_token))
+        return self._settle("DONE", lambda: self._complete(job.lease_token))
 
     def _call(self, func: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
         result = func(*args, **kwargs)

@@ -35,71 +35,75 @@ class Watchdog(Protocol):
 
 
 class ThreadWatchdog:
+    """Checks the running job every ``tick`` seconds.
+
+    Arming and disarming only set fields under a lock: a busy worker arms and
+    disarms thousands of times a second, and waking a thread for each would cost
+    more than the jobs. The price is that a timeout fires up to one tick late.
+    """
+
     def __init__(
         self,
         renew: Renew,
         lease_seconds: float,
         on_lease_lost: Callable[[str], None] | None = None,
+        *,
+        tick: float = 0.05,
     ) -> None:
         self._renew = renew
         self._interval = max(0.05, lease_seconds / 3)
+        self._tick = min(tick, self._interval / 2)
         self._on_lease_lost = on_lease_lost
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
         self._token: str | None = None
         self._deadline: float | None = None
+        self._next_renewal = 0.0
         self._on_timeout: Callable[[], None] | None = None
-        self._closed = False
+        self._closed = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="capataz-watchdog", daemon=True)
         self._thread.start()
 
     def arm(self, lease_token: str, timeout: float, on_timeout: Callable[[], None]) -> None:
-        with self._cond:
+        now = time.monotonic()
+        with self._lock:
             self._token = lease_token
-            self._deadline = time.monotonic() + timeout if timeout > 0 else None
+            self._deadline = now + timeout if timeout > 0 else None
+            self._next_renewal = now + self._interval
             self._on_timeout = on_timeout
-            self._cond.notify()
 
     def disarm(self) -> None:
-        with self._cond:
+        with self._lock:
             self._token = self._deadline = self._on_timeout = None
-            self._cond.notify()
 
     def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify()
+        self._closed.set()
         self._thread.join(timeout=5)
 
     def _loop(self) -> None:
-        next_renewal = 0.0
-        while True:
-            with self._cond:
-                while self._token is None and not self._closed:
-                    self._cond.wait()
-                    next_renewal = time.monotonic() + self._interval
-                if self._closed:
-                    return
-                token, deadline, on_timeout = self._token, self._deadline, self._on_timeout
+        while not self._closed.wait(self._tick):
+            fire: Callable[[], None] | None = None
+            renew: str | None = None
+            with self._lock:
                 now = time.monotonic()
-                if deadline is not None and now >= deadline and on_timeout is not None:
+                if self._token is None:
+                    continue
+                if self._deadline is not None and now >= self._deadline:
+                    fire = self._on_timeout
                     self._token = self._deadline = self._on_timeout = None
-                else:
-                    wake = next_renewal if deadline is None else min(next_renewal, deadline)
-                    if now < wake:
-                        self._cond.wait(wake - now)
-                        continue
-                    on_timeout = None
+                elif now >= self._next_renewal:
+                    renew = self._token
+                    self._next_renewal = now + self._interval
             # Outside the lock: the store call or the timeout handler may take a while.
-            if on_timeout is not None:
-                on_timeout()
-                continue
-            next_renewal = time.monotonic() + self._interval
-            assert token is not None  # noqa: S101 - guarded by the loop above
-            if not self._safe_renew(token) and self._on_lease_lost is not None:
-                self._on_lease_lost(token)
+            if fire is not None:
+                fire()
+            elif renew is not None and not self._safe_renew(renew):
+                with self._lock:
+                    still_running = self._token == renew
+                if still_running and self._on_lease_lost is not None:
+                    self._on_lease_lost(renew)
 
     def _safe_renew(self, token: str) -> bool:
         try:
             return self._renew(token)
-        except Exception:  # a store hiccup must not kill the watchdog
+        except Exception:  # a store hiccup must not kill the watchdog; it renews next tick
             return True

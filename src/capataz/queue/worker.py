@@ -10,6 +10,7 @@ Signals only set flags, so the job that is running always finishes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -20,7 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from capataz import exitcodes
-from capataz.queue.backends.base import ALL_QUEUES, PAUSE_PREFIX, RESTART_MARKER, Backend
+from capataz.queue.backends.base import (
+    ALL_QUEUES,
+    PAUSE_PREFIX,
+    RESTART_MARKER,
+    Backend,
+    CompletesAndClaims,
+    ReservedJob,
+)
 from capataz.queue.clock import Clock, SystemClock
 from capataz.queue.errors import StoreError
 from capataz.queue.execution import Defaults, JobRun
@@ -93,6 +101,11 @@ class Worker:
         self._hard_exit = hard_exit
         self._runner: asyncio.Runner | None = None
         self._lost_leases: set[str] = set()
+        # A finished job whose removal rides on the next claim's transaction (see
+        # CompletesAndClaims). It is flushed before anything that can take time,
+        # because its lease is no longer renewed once the job has returned.
+        self._finished: tuple[str, str] | None = None
+        self._combined = isinstance(backend, CompletesAndClaims)
         self.should_quit = False
         self.paused = False
         self.jobs_processed = 0
@@ -155,12 +168,15 @@ class Worker:
                     got_job = True
                 code = self._stop_code(markers, booted_at, got_job, started)
                 if code is not None:
+                    self._flush_completion()
                     self.output.info(
                         f"worker {self.name} stopping: {self.stop_reason}",
                         worker=self.name, reason=self.stop_reason, status=code,
                     )
                     return code
         finally:
+            with contextlib.suppress(StoreError):  # the lease brings the job back instead
+                self._flush_completion()
             watchdog.close()
             if self._runner is not None:
                 self._runner.close()
@@ -169,19 +185,52 @@ class Worker:
         """One turn of the loop; False when no job could be reserved."""
         opts = self.options
         if self.paused or (ALL_QUEUES_PAUSED in markers and not opts.force):
+            self._flush_completion()
             self._idle(max(opts.sleep, 1.0), paused=True)
             return True
-        reserved = self.backend.claim(opts.queues, self.name, opts.lease)
+        reserved = self._claim()
         if reserved is None:
             if not (opts.once or opts.stop_when_empty):
                 self._idle(opts.sleep)
             return False
         self._process(reserved, watchdog)
         if opts.rest > 0:
+            self._flush_completion()
             self._idle(opts.rest, paused=True)
         return True
 
-    def _process(self, reserved: Any, watchdog: Watchdog) -> None:
+    def _claim(self) -> ReservedJob | None:
+        opts = self.options
+        if self._finished is None or not isinstance(self.backend, CompletesAndClaims):
+            return self.backend.claim(opts.queues, self.name, opts.lease)
+        uuid, token = self._finished
+        done, reserved = self.backend.complete_and_claim(token, opts.queues, self.name, opts.lease)
+        self._finished = None
+        if not done:
+            self._completion_lost(uuid)
+        return reserved
+
+    def _defer_completion(self, uuid: str, token: str) -> bool:
+        if not self._combined:
+            return self.backend.complete(token)
+        self._finished = (uuid, token)
+        return True
+
+    def _flush_completion(self) -> None:
+        if self._finished is not None:
+            uuid, token = self._finished
+            if not self.backend.complete(token):
+                self._completion_lost(uuid)
+            self._finished = None
+
+    def _completion_lost(self, uuid: str) -> None:
+        self.output.info(
+            f"{uuid}: the lease on this job was lost before its completion was saved; "
+            "another worker may run it again",
+            worker=self.name, id=uuid,
+        )
+
+    def _process(self, reserved: ReservedJob, watchdog: Watchdog) -> None:
         run = JobRun(
             reserved,
             backend=self.backend,
@@ -190,6 +239,7 @@ class Worker:
             clock=self.clock,
             output=self.output,
             run_coroutine=self._run_coroutine,
+            complete=lambda token: self._defer_completion(reserved.uuid, token),
         )
         run.execute(watchdog, lambda: self._hard_exit(TIMED_OUT))
         self.jobs_processed += 1

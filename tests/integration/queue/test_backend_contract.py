@@ -241,3 +241,23 @@ def test_concurrent_claims_never_hand_out_a_job_twice(store, clock):
     for thread in threads:
         thread.join()
     assert sorted(seen) == sorted(f"j{i}" for i in range(200))
+
+
+def test_complete_and_claim_in_one_step(store, clock):
+    """The fast path finishes one job and reserves the next; a stale token still claims."""
+    from capataz.queue.backends.base import CompletesAndClaims
+
+    if not isinstance(store, CompletesAndClaims):
+        pytest.skip("this store has no combined complete-and-claim")
+    store.push([new("a", clock=clock), new("b", clock=clock), new("c", clock=clock)])
+    first = store.claim(["default"], "w", 30)
+    done, second = store.complete_and_claim(first.lease_token, ["default"], "w", 30)
+    assert done
+    assert second.uuid == "b"
+    done, third = store.complete_and_claim(first.lease_token, ["default"], "w", 30)
+    assert not done
+    assert third.uuid == "c"
+    store.complete(second.lease_token)
+    done, nothing = store.complete_and_claim(third.lease_token, ["default"], "w", 30)
+    assert (done, nothing) == (True, None)
+    assert store.stats() == []

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from capataz.queue.clock import Clock
 
@@ -142,6 +142,21 @@ class Backend(Protocol):
     def delete_marker(self, name: str) -> bool: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class CompletesAndClaims(Protocol):
+    """An optional fast path: finish one job and reserve the next in one atomic step.
+
+    A busy worker settles a job and asks for the next one back to back; doing both
+    in one transaction halves the write transactions per job, which is what bounds
+    throughput on SQLite. Stores without it are driven with ``complete`` then ``claim``.
+    """
+
+    def complete_and_claim(
+        self, lease_token: str, queues: Sequence[str], worker: str, lease_seconds: float
+    ) -> tuple[bool, ReservedJob | None]:
+        """``complete(lease_token)`` then ``claim(...)``, atomically; (completed?, next job)."""
 
 
 def poll_for_change(

@@ -49,7 +49,8 @@ class MemoryBackend:
     def __init__(self, clock: Clock | None = None, *, connection: str = "default") -> None:
         self.connection = connection
         self._clock = clock or SystemClock()
-        self._lock = threading.Lock()
+        # Re-entrant: compound steps (complete_and_claim) hold it across both halves.
+        self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self._failed_ids = itertools.count(1)
         self._jobs: dict[int, _Row] = {}
@@ -117,6 +118,12 @@ class MemoryBackend:
                     row.created_at, row.lease_token,
                 )
         return None
+
+    def complete_and_claim(
+        self, lease_token: str, queues: Sequence[str], worker: str, lease_seconds: float
+    ) -> tuple[bool, ReservedJob | None]:
+        with self._lock:
+            return self.complete(lease_token), self.claim(queues, worker, lease_seconds)
 
     def _held(self, token: str) -> _Row | None:
         return next((r for r in self._jobs.values() if r.running and r.lease_token == token), None)

@@ -145,20 +145,31 @@ class SqliteBackend:
         return uuids
 
     def claim(self, queues: Sequence[str], worker: str, lease_seconds: float) -> ReservedJob | None:
+        with self._transaction() as db:
+            return self._claim(db, queues, worker, lease_seconds)
+
+    def complete_and_claim(
+        self, lease_token: str, queues: Sequence[str], worker: str, lease_seconds: float
+    ) -> tuple[bool, ReservedJob | None]:
+        with self._transaction() as db:
+            done = db.execute(Q["complete_job"], {"lease_token": lease_token}).rowcount == 1
+            return done, self._claim(db, queues, worker, lease_seconds)
+
+    def _claim(self, db: sqlite3.Connection, queues: Sequence[str], worker: str,
+               lease_seconds: float) -> ReservedJob | None:
         now = self._clock.time()
         params = {
             "now": now, "worker": worker, "lease_token": secrets.token_hex(16),
             "lease_expires_at": now + lease_seconds,
         }
-        with self._transaction() as db:
-            db.execute(Q["rescue_expired_leases"], params)
-            paused = paused_queues(dict(db.execute(Q["list_markers"]).fetchall()))
-            for queue in queues:
-                if queue in paused:
-                    continue
-                row = db.execute(Q["claim_from_queue"], {**params, "queue": queue}).fetchone()
-                if row is not None:
-                    return ReservedJob(*row)
+        db.execute(Q["rescue_expired_leases"], params)
+        paused = paused_queues(dict(db.execute(Q["list_markers"]).fetchall()))
+        for queue in queues:
+            if queue in paused:
+                continue
+            row = db.execute(Q["claim_from_queue"], {**params, "queue": queue}).fetchone()
+            if row is not None:
+                return ReservedJob(*row)
         return None
 
     def renew(self, lease_token: str, lease_seconds: float) -> bool:
