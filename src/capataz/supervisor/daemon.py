@@ -151,6 +151,8 @@ def run(
         level=settings.loglevel,
         to_stdout=settings.nodaemon and not settings.silent,
     )
+    for warning in config.warnings:
+        log.warning("%s", warning)
     if not settings.nodaemon:
         daemonize(settings.directory)
         log.info("daemonizing the supervisord process")
