@@ -53,6 +53,9 @@ def _json(parser: argparse.ArgumentParser, what: str) -> None:
 def _work_parser(sub: Subparsers, name: str) -> None:
     p = sub.add_parser(name, help="run a queue worker (Laravel's queue:work)",
                        description="Process jobs from the queues until told to stop.")
+    p.add_argument("connection", nargs="?", default="default",
+                   help="connection name: 'default', or NAME read from CAPATAZ_QUEUE_URL_NAME "
+                        "(recorded in failed jobs)")
     _store(p)
     _app(p)
     add(p, "--queue", type=name_list, default=("default",), metavar="Q1,Q2",

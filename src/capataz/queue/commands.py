@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterator
 from datetime import datetime
@@ -18,7 +19,7 @@ from capataz.queue.backends.base import (
     FailedJob,
 )
 from capataz.queue.clock import SystemClock
-from capataz.queue.connections import default_url, open_backend
+from capataz.queue.connections import URL_ENV, default_url, open_backend
 from capataz.queue.envargs import UsageError
 from capataz.queue.errors import DispatchError
 from capataz.queue.output import Output
@@ -30,7 +31,15 @@ RETRY_BATCH = 500
 
 
 def _backend(args: argparse.Namespace) -> Backend:
-    return open_backend(args.url or default_url())
+    """The store named by --url, else by the connection argument (Laravel's queue:work redis)."""
+    name = getattr(args, "connection", None) or "default"
+    url = args.url
+    if not url and name != "default":
+        variable = f"{URL_ENV}_{name.upper().replace('-', '_')}"
+        url = os.environ.get(variable)
+        if not url:
+            raise UsageError(f"the queue connection {name!r} has no URL; set {variable}")
+    return open_backend(url or default_url(), connection=name)
 
 
 def _say(text: str) -> None:

@@ -239,3 +239,18 @@ def test_work_once_in_process(url, store, capsys, monkeypatch):
     assert "DONE" in out
     assert main(["work", "--url", url, "--once"]) == exitcodes.OK
     assert "no application modules loaded" in capsys.readouterr().err
+
+
+def test_work_takes_a_connection_name_like_laravel(tmp_path, capsys, monkeypatch):
+    """capataz queue:work reports reads CAPATAZ_QUEUE_URL_REPORTS; unknown names say so."""
+    monkeypatch.delenv("CAPATAZ_QUEUE_URL_REPORTS", raising=False)
+    assert main(["queue:work", "reports", "--once"]) == exitcodes.USAGE
+    assert "set CAPATAZ_QUEUE_URL_REPORTS" in capsys.readouterr().err
+    monkeypatch.setenv("CAPATAZ_QUEUE_URL_REPORTS", f"sqlite://{tmp_path}/reports.db")
+    now = time.time()
+    store = SqliteBackend(tmp_path / "reports.db")
+    store.push([NewJob("r1", "default", json.dumps({"uuid": "r1", "job": "nope"}), now)])
+    assert main(["queue:work", "reports", "--once"]) == exitcodes.OK
+    [failed] = store.failed_jobs()
+    assert failed.connection == "reports"
+    store.close()

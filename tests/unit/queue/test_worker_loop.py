@@ -308,3 +308,26 @@ def test_a_store_failure_is_reported_and_the_worker_goes_on(rig):
     assert rig.worker().run() == exitcodes.OK
     assert ran == [1]
     assert "the queue store failed: database is locked; trying again in 1s" in rig.log
+
+
+def test_rest_after_each_job_saves_the_completion_first(rig):
+    """--rest pauses after each job; the finished job is removed before the pause."""
+    seen: list[int] = []
+
+    @job(registry=rig.registry)
+    def work() -> None:
+        seen.append(len(rig.backend.snapshot()))
+
+    rig.dispatch(work)
+    rig.dispatch(work)
+    rig.worker(rest=5).run()
+    assert seen == [2, 1]
+    assert 10 <= rig.clock.monotonic() - 1000 < 11
+
+
+def test_a_lease_lost_while_running_is_reported_once(rig):
+    """The watchdog's lease-lost callback logs one line per job, however often it fires."""
+    worker = rig.worker()
+    worker._lease_lost("t1")
+    worker._lease_lost("t1")
+    assert rig.log.count("lease could not be renewed") == 1
