@@ -12,6 +12,7 @@ answer already stored or resends exactly the stored bytes.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,6 +56,32 @@ _STATE_OUTCOME: Final = {state: outcome for outcome, state in _OUTCOME_STATE.ite
 }
 # DUPLICATE is not here: resending only earns another 1033; see ``send``.
 _SENDABLE: Final = frozenset({State.PREPARED, State.PENDING, State.UNKNOWN, State.CONFIGURATION})
+
+
+log = logging.getLogger(__name__)
+
+# How loudly each outcome is logged: what needs a person is a warning or an error.
+_LEVELS: Final = {
+    Outcome.ACCEPTED: logging.INFO,
+    Outcome.OBSERVED: logging.INFO,
+    Outcome.REJECTED: logging.WARNING,
+    Outcome.DUPLICATE: logging.WARNING,
+    Outcome.CONFIGURATION: logging.ERROR,
+    Outcome.TRANSIENT: logging.INFO,
+    Outcome.UNKNOWN: logging.WARNING,
+}
+
+
+def _logged(result: Result) -> Result:
+    log.log(
+        _LEVELS[result.outcome],
+        "%s: %s (code %s) %s",
+        result.key,
+        result.state.value,
+        result.code,
+        result.message,
+    )
+    return result
 
 
 def poll_delay(polls: int) -> float:
@@ -225,12 +252,13 @@ class SunatService:
             notes=notes,
             cdr_zip=cdr.zip_bytes,
         )
-        return Result.of(stored)
+        return _logged(Result.of(stored))
 
     def _record(self, key: str, outcome: Outcome, code: int | None, message: str) -> Result:
         action = rule_for(code=code) if code is not None else None
         text = message if action is None else f"{message} -> {action.action}"
-        return Result.of(self.store.record(key, _OUTCOME_STATE[outcome], code=code, message=text))
+        stored = self.store.record(key, _OUTCOME_STATE[outcome], code=code, message=text)
+        return _logged(Result.of(stored))
 
     async def _reconcile(self, key: str) -> Result | None:
         """Ask billConsultService what SUNAT holds under this number (facturas and notes)."""
@@ -274,6 +302,7 @@ class SunatService:
             except TransportError as failure:
                 return self._on_transport(key, failure)
             self.store.keep_ticket(key, ticket)
+            log.info("%s: ticket %s kept", key, ticket)
         return await self.poll(key)
 
     async def poll(self, key: str) -> Result:

@@ -61,9 +61,16 @@ class FaultRule:
         )
 
     def applies(self, operation: str, subject: str) -> bool:
+        """``match`` is ``*``, a whole subject (a ticket), or whole parts of a file name:
+        ``F001`` (a series), ``F001-13`` (one document), ``01`` (a type), ``RC``."""
         if self.operation is not None and self.operation != operation:
             return False
-        return self.match == "*" or self.match in subject
+        base = subject.removesuffix(".zip")
+        return (
+            self.match in {"*", base}
+            or base.endswith(f"-{self.match}")
+            or self.match in base.split("-")
+        )
 
 
 class DocState(StrEnum):

@@ -85,3 +85,19 @@ def test_every_row_has_an_action_and_final_outcomes_are_marked() -> None:
     assert rule_for(code=12345).outcome is Outcome.CONFIGURATION
     with pytest.raises(ValueError, match="a code or a symptom"):
         classify()
+
+
+def test_simulator_rules_match_whole_name_parts() -> None:
+    """A rule for F001-13 does not hit F001-130; a series or type matches all its files."""
+    from facturacion.simulator import FaultKind, FaultRule
+
+    one = FaultRule(FaultKind.EMPTY, match="F001-13")
+    assert one.applies("sendBill", "20000000001-01-F001-13.zip")
+    assert not one.applies("sendBill", "20000000001-01-F001-130.zip")
+    assert FaultRule(FaultKind.EMPTY, match="F001").applies("sendBill", "20000000001-07-F001-2.zip")
+    assert FaultRule(FaultKind.EMPTY, match="RC").applies(
+        "sendSummary", "20000000001-RC-20261203-1.zip"
+    )
+    assert FaultRule(FaultKind.EMPTY, match="1700000000001").applies("getStatus", "1700000000001")
+    only_send = FaultRule(FaultKind.EMPTY, operation="sendBill")
+    assert not only_send.applies("getStatus", "1700000000001")

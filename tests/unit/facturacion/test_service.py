@@ -285,3 +285,22 @@ def test_stale_claim_marks_the_document_uncertain(
     assert asyncio.run(service.send(key)).state is State.ACCEPTED
     assert api.calls == ["get_status_cdr"]
     assert store.get(key).uncertain
+
+
+def test_outcomes_are_logged_by_severity(
+    store: DocumentStore, credentials: SigningCredentials, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What needs a person is logged as an error; an acceptance as info."""
+    api = ScriptedSunat(
+        send_bill=[SunatFaultError(102, "Usuario o contraseña incorrectos", 500), cdr()]
+    )
+    service = service_with(store, credentials, api)
+    key = service.prepare(samples.factura()).key
+    with caplog.at_level("INFO", logger="facturacion.service"):
+        asyncio.run(service.send(key))
+        asyncio.run(service.send(key))
+    levels = [
+        (record.levelname, record.getMessage().split(":")[1].split()[0])
+        for record in caplog.records
+    ]
+    assert levels == [("ERROR", "configuration"), ("INFO", "accepted")]
