@@ -17,6 +17,7 @@ from capataz.queue.connections import URL_ENV, default_store_path
 from capataz.queue.envargs import (
     UsageError,
     add,
+    id_ranges,
     name_list,
     non_negative_float,
     non_negative_int,
@@ -112,8 +113,8 @@ def _failed_parsers(sub: Subparsers) -> None:
     _store(p)
     p.add_argument("ids", nargs="*", metavar="ID", help="failed job ids or uuids, or 'all'")
     add(p, "--queue", metavar="QUEUE", help="retry every failed job of this queue")
-    p.add_argument("--range", action="append", default=[], metavar="FIRST-LAST",
-                   help="retry failed job ids in this range (repeatable)")
+    add(p, "--range", type=id_ranges, repeat=True, metavar="FIRST-LAST",
+        help="retry failed job ids in these ranges (comma-separated or repeated)")
     p.set_defaults(handler=commands.retry)
 
     p = sub.add_parser("queue:forget", help="delete one failed job")
@@ -154,8 +155,8 @@ def _queue_parsers(sub: Subparsers) -> None:
         p = sub.add_parser(name, help=f"{verb} queues (--all: every queue)")
         _store(p)
         p.add_argument("queues", nargs="?", type=name_list, metavar="Q1,Q2")
-        p.add_argument("--all", action="store_true",
-                       help="every queue (maintenance mode; workers with --force keep working)")
+        add(p, "--all", switch=True,
+            help="every queue (maintenance mode; workers with --force keep working)")
         p.set_defaults(handler=handler)
 
     p = sub.add_parser("queue:restart", help="make every worker exit after its current job")
@@ -171,8 +172,8 @@ def _queue_parsers(sub: Subparsers) -> None:
     _store(p)
     _app(p)
     p.add_argument("job", metavar="JOB", help="the registered job name, e.g. billing.send_receipt")
-    p.add_argument("--args", default="[]", metavar="JSON",
-                   help="the arguments: a JSON list (positional) or object (keywords)")
+    add(p, "--args", default="[]", metavar="JSON",
+        help="the arguments: a JSON list (positional) or object (keywords)")
     add(p, "--queue", metavar="QUEUE", help="queue to push to (default: the job's own)")
     add(p, "--delay", type=non_negative_float, default=0.0, metavar="SECONDS",
         help="make the job available only after this many seconds")
@@ -189,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"capataz: {exc}", file=sys.stderr)
         return exitcodes.USAGE
-    except QueueError as exc:
+    except (QueueError, OSError) as exc:
         print(f"capataz: {exc}", file=sys.stderr)
         return exitcodes.FAILURE
     except KeyboardInterrupt:

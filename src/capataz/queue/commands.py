@@ -136,16 +136,8 @@ def _last_line(text: str) -> str:
     return lines[-1].strip() if lines else ""
 
 
-def _parse_range(text: str) -> tuple[int, int]:
-    first, sep, last = text.partition("-")
-    if not (sep and first.strip().isdigit() and last.strip().isdigit()):
-        raise UsageError(f"--range {text!r} is not FIRST-LAST, e.g. --range=1-50")
-    low, high = int(first), int(last)
-    return (low, high) if low <= high else (high, low)
-
-
 def retry(args: argparse.Namespace) -> int:
-    ranges = [_parse_range(r) for r in args.range]
+    ranges: list[tuple[int, int]] = args.range
     keys = [k for k in args.ids if k != "all"]
     everything = "all" in args.ids
     if not (everything or keys or ranges or args.queue):

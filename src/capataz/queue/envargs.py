@@ -32,6 +32,7 @@ def add(
     default: Any = None,
     env: str | None = None,
     switch: bool = False,
+    repeat: bool = False,
     metavar: str | None = None,
 ) -> None:
     """Add a flag whose default comes from its environment variable when that is set."""
@@ -45,6 +46,11 @@ def add(
     dest = next(f for f in flags if f.startswith("--")).lstrip("-").replace("-", "_")
     if switch:
         parser.add_argument(*flags, dest=dest, action="store_true", default=default, help=text)
+    elif repeat:  # each use adds the items its type returns (a list)
+        parser.add_argument(
+            *flags, dest=dest, type=type, action="extend", default=list(default or []),
+            help=text, metavar=metavar,
+        )
     else:
         parser.add_argument(
             *flags, dest=dest, type=type, default=default, help=text, metavar=metavar
@@ -114,3 +120,15 @@ def name_list(text: str) -> tuple[str, ...]:
     if not names:
         raise argparse.ArgumentTypeError(f"{text!r} names no queue")
     return names
+
+
+def id_ranges(text: str) -> list[tuple[int, int]]:
+    """``1-5,8-10``: inclusive ranges of failed job ids."""
+    ranges = []
+    for part in text.split(","):
+        first, sep, last = part.strip().partition("-")
+        if not (sep and first.strip().isdigit() and last.strip().isdigit()):
+            raise argparse.ArgumentTypeError(f"{part.strip()!r} is not FIRST-LAST, e.g. 1-50")
+        low, high = sorted((int(first), int(last)))
+        ranges.append((low, high))
+    return ranges

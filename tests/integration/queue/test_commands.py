@@ -92,7 +92,7 @@ def test_retry_streams_progress_for_many_jobs(url, store, capsys, monkeypatch):
     ("args", "message"),
     [
         (["queue:retry"], "name failed jobs to retry"),
-        (["queue:retry", "--range", "a-b"], "is not FIRST-LAST"),
+        (["queue:retry", "--range", "1-2,a-b"], "'a-b' is not FIRST-LAST"),
     ],
 )
 def test_retry_usage_errors(url, args, message, capsys):
@@ -211,6 +211,23 @@ def test_bad_input_is_a_message_not_a_traceback(tmp_path, capsys, monkeypatch):
     assert "cannot open the queue store" in capsys.readouterr().err
     assert main(["work", "-A", "no_such_module_here", "--url", f"sqlite://{tmp_path}/q.db"]) == 1
     assert "cannot load the application module 'no_such_module_here'" in capsys.readouterr().err
+
+
+def test_every_flag_of_every_command_has_an_environment_twin():
+    """Each option (not --help/--version) of each subcommand names its CAPATAZ_* variable."""
+    import argparse
+
+    from capataz.queue.cli import build_parser
+
+    parser = build_parser()
+    [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    missing = [
+        f"{name} {action.option_strings[-1]}"
+        for name, sub in commands.choices.items()
+        for action in sub._actions
+        if action.option_strings and action.dest != "help" and "[env: " not in action.help
+    ]
+    assert missing == []
 
 
 def test_help_shows_every_environment_twin(capsys):
