@@ -74,8 +74,9 @@ def run_scenario(scenario: Scenario, settings: Settings, runs: int, log: Log = _
             prefix = f"[{scenario.name}] run {run_index + 1}/{runs} {side.label}"
             os.environ[profiling.TAG_ENV] = f"{scenario.name}.{side.label}.run{run_index + 1}"
             _run_side(side, settings, result, prefix, log)
-    return ScenarioResult(scenario, title, [results[s.label] for s in scenario.sides],
-                          time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    log(f"[{scenario.name}] done in {seconds:.0f} s")
+    return ScenarioResult(scenario, title, [results[s.label] for s in scenario.sides], seconds)
 
 
 def _run_side(side: Side, settings: Settings, result: SideResult, prefix: str, log: Log

@@ -1,0 +1,26 @@
+"""The command line: listing, selection errors and bad run counts, without running anything."""
+
+import pytest
+from bench.cli import main
+
+
+def test_list_prints_every_selected_scenario_with_its_sides(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """--list names each scenario, its size in the chosen mode and who is compared."""
+    assert main(["--list", "--quick", "--scenarios", "sup.start.*"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in out] == ["sup.start.8", "sup.start.200", "sup.start.1000"]
+    assert "300 processes" in out[2]
+    assert out[0].endswith("[capatazd, supervisord]")
+
+
+def test_unknown_scenario_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """A glob that matches nothing exits 2 with the known names, and runs nothing."""
+    assert main(["--scenarios", "queue.nothing"]) == 2
+    assert "no scenario matches queue.nothing" in capsys.readouterr().err
+
+
+def test_runs_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
+    """--runs 0 is refused before anything is installed or started."""
+    assert main(["--runs", "0"]) == 2
+    assert "--runs must be at least 1" in capsys.readouterr().err
