@@ -65,10 +65,9 @@ def read_answer(body: bytes, operation: str, http_status: int) -> etree._Element
     root = xmlsafe.parse(body, f"SUNAT's {operation} answer")
     if xmlsafe.local_name(root) != "Envelope":
         raise UnreadableResponseError(f"SUNAT's {operation} answer is not a SOAP envelope")
-    soap_body = xmlsafe.find_local(root, "Body")
-    if soap_body is None or len(soap_body) == 0:
+    first = xmlsafe.first_element(xmlsafe.find_local(root, "Body"))
+    if first is None:
         raise UnreadableResponseError(f"SUNAT's {operation} answer has an empty SOAP body")
-    first = soap_body[0]
     if xmlsafe.local_name(first) == "Fault":
         faultcode = xmlsafe.text_of(first, "faultcode") or ""
         faultstring = xmlsafe.text_of(first, "faultstring") or ""

@@ -61,6 +61,13 @@ def find_local(element: etree._Element, *path: str) -> etree._Element | None:
     return current
 
 
+def first_element(element: etree._Element | None) -> etree._Element | None:
+    """The first child element, skipping comments and processing instructions."""
+    if element is None:
+        return None
+    return next((child for child in element if isinstance(child.tag, str)), None)
+
+
 def text_of(element: etree._Element, *path: str) -> str | None:
     found = find_local(element, *path)
     if found is None or found.text is None:

@@ -63,10 +63,9 @@ def _read_call(body: bytes) -> tuple[str, str, str, dict[str, str]]:
         raise SimulatedFault(101, "El encabezado de seguridad es incorrecto")
     username = xmlsafe.text_of(token, "Username") or ""
     password = xmlsafe.text_of(token, "Password") or ""
-    soap_body = xmlsafe.find_local(root, "Body")
-    if soap_body is None or len(soap_body) == 0:
+    call = xmlsafe.first_element(xmlsafe.find_local(root, "Body"))
+    if call is None:
         raise SimulatedFault(300, "El cuerpo del mensaje SOAP esta vacio")
-    call = soap_body[0]
     fields = {
         xmlsafe.local_name(child): (child.text or "").strip()
         for child in call

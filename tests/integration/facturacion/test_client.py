@@ -173,3 +173,23 @@ def test_consult_answer_is_read() -> None:
     )
     status = with_canned(200, body, lambda c: c.get_status_cdr("20000000001", "01", "F001", 1))
     assert (status.code, status.message, status.content) == ("0001", "ok", b"PK")
+
+
+def test_real_sunat_shapes_are_read() -> None:
+    """A Header element, comments and whitespace before the answer do not confuse the reader."""
+    content = base64.b64encode(b"PKcdr").decode()
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<soap-env:Envelope xmlns:soap-env="http://schemas.xmlsoap.org/soap/envelope/">'
+        "<soap-env:Header/>\n<soap-env:Body>\n  <!-- generated -->\n"
+        '  <br:sendBillResponse xmlns:br="http://service.sunat.gob.pe">'
+        f"<applicationResponse>{content}</applicationResponse></br:sendBillResponse>"
+        "</soap-env:Body></soap-env:Envelope>"
+    ).encode()
+    assert with_canned(200, body, bill) == b"PKcdr"
+    empty_body = (
+        b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/">'
+        b"<s:Body><!-- x --></s:Body></s:Envelope>"
+    )
+    with pytest.raises(TransportError, match="empty SOAP body"):
+        with_canned(200, empty_body, bill)
