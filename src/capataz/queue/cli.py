@@ -17,6 +17,7 @@ from capataz.queue.connections import URL_ENV, default_store_path
 from capataz.queue.envargs import (
     UsageError,
     add,
+    env_name,
     id_ranges,
     name_list,
     non_negative_float,
@@ -39,7 +40,7 @@ The store is chosen by --url (or {URL_ENV}); by default it is the SQLite file
 
 def _store(parser: argparse.ArgumentParser) -> None:
     add(parser, "--url", env=URL_ENV, metavar="URL",
-        help="queue store URL: sqlite:///path/to/queue.db (default: the file named above)")
+        help=f"queue store URL, sqlite:///path/to/queue.db; unset: sqlite://{default_store_path()}")
 
 
 def _app(parser: argparse.ArgumentParser) -> None:
@@ -47,8 +48,17 @@ def _app(parser: argparse.ArgumentParser) -> None:
         help="comma-separated modules whose @job functions this process may run")
 
 
-def _json(parser: argparse.ArgumentParser, what: str) -> None:
-    add(parser, "--json", switch=True, help=what)
+def _json(parser: argparse.ArgumentParser, what: str, env: str | None = None) -> None:
+    add(parser, "--json", switch=True, help=what, env=env)
+
+
+def _twin(command: str, flag: str) -> str:
+    """An operator command's variable: CAPATAZ_RETRY_QUEUE for queue:retry --queue.
+
+    Worker flags own the short names (CAPATAZ_QUEUE); a container that sets them
+    for its workers must not change what an operator's queue:retry or queue:clear do.
+    """
+    return env_name(f"--{command.removeprefix('queue:')}-{flag.lstrip('-')}")
 
 
 def _work_parser(sub: Subparsers, name: str) -> None:
@@ -106,14 +116,16 @@ def build_parser() -> argparse.ArgumentParser:
 def _failed_parsers(sub: Subparsers) -> None:
     p = sub.add_parser("queue:failed", help="list the failed jobs")
     _store(p)
-    _json(p, "print JSON instead of a table")
+    _json(p, "print JSON instead of a table", _twin("queue:failed", "--json"))
     p.set_defaults(handler=commands.failed)
 
     p = sub.add_parser("queue:retry", help="push failed jobs back onto their queues")
     _store(p)
     p.add_argument("ids", nargs="*", metavar="ID", help="failed job ids or uuids, or 'all'")
-    add(p, "--queue", metavar="QUEUE", help="retry every failed job of this queue")
+    add(p, "--queue", metavar="QUEUE", help="retry every failed job of this queue",
+        env=_twin("queue:retry", "--queue"))
     add(p, "--range", type=id_ranges, repeat=True, metavar="FIRST-LAST",
+        env=_twin("queue:retry", "--range"),
         help="retry failed job ids in these ranges (comma-separated or repeated)")
     p.set_defaults(handler=commands.retry)
 
@@ -129,6 +141,7 @@ def _failed_parsers(sub: Subparsers) -> None:
         p = sub.add_parser(name, help=text)
         _store(p)
         add(p, "--hours", type=non_negative_float, default=default, metavar="HOURS",
+            env=_twin(name, "--hours"),
             help="only failed jobs older than this many hours")
         p.set_defaults(handler=commands.flush)
 
@@ -136,15 +149,17 @@ def _failed_parsers(sub: Subparsers) -> None:
 def _queue_parsers(sub: Subparsers) -> None:
     p = sub.add_parser("queue:clear", help="delete the jobs waiting on a queue")
     _store(p)
-    add(p, "--queue", default="default", metavar="QUEUE", help="the queue to clear")
+    add(p, "--queue", default="default", metavar="QUEUE", help="the queue to clear",
+        env=_twin("queue:clear", "--queue"))
     p.set_defaults(handler=commands.clear)
 
     p = sub.add_parser("queue:monitor", help="show queue sizes; exit 1 if one is over --max")
     _store(p)
     p.add_argument("queues", type=name_list, metavar="Q1,Q2", help="queues to watch")
     add(p, "--max", type=non_negative_int, default=1000, metavar="N",
+        env=_twin("queue:monitor", "--max"),
         help="alert when more jobs than this wait on a queue")
-    _json(p, "print JSON instead of a table")
+    _json(p, "print JSON instead of a table", _twin("queue:monitor", "--json"))
     p.set_defaults(handler=commands.monitor)
 
     for name, handler, verb in (
@@ -155,7 +170,7 @@ def _queue_parsers(sub: Subparsers) -> None:
         p = sub.add_parser(name, help=f"{verb} queues (--all: every queue)")
         _store(p)
         p.add_argument("queues", nargs="?", type=name_list, metavar="Q1,Q2")
-        add(p, "--all", switch=True,
+        add(p, "--all", switch=True, env=_twin(name, "--all"),
             help="every queue (maintenance mode; workers with --force keep working)")
         p.set_defaults(handler=handler)
 
@@ -165,17 +180,19 @@ def _queue_parsers(sub: Subparsers) -> None:
 
     p = sub.add_parser("queue:stats", help="jobs by queue and state, and the oldest wait")
     _store(p)
-    _json(p, "print JSON instead of a table")
+    _json(p, "print JSON instead of a table", _twin("queue:stats", "--json"))
     p.set_defaults(handler=commands.stats)
 
     p = sub.add_parser("queue:push", help="dispatch a job by name (for operators)")
     _store(p)
     _app(p)
     p.add_argument("job", metavar="JOB", help="the registered job name, e.g. billing.send_receipt")
-    add(p, "--args", default="[]", metavar="JSON",
+    add(p, "--args", default="[]", metavar="JSON", env=_twin("queue:push", "--args"),
         help="the arguments: a JSON list (positional) or object (keywords)")
-    add(p, "--queue", metavar="QUEUE", help="queue to push to (default: the job's own)")
+    add(p, "--queue", metavar="QUEUE", help="queue to push to (default: the job's own)",
+        env=_twin("queue:push", "--queue"))
     add(p, "--delay", type=non_negative_float, default=0.0, metavar="SECONDS",
+        env=_twin("queue:push", "--delay"),
         help="make the job available only after this many seconds")
     p.set_defaults(handler=commands.push)
 
