@@ -125,6 +125,15 @@ class DocumentStore:
             row = self._db.execute("SELECT * FROM documents WHERE key = ?", (key,)).fetchone()
         return None if row is None else _document(row)
 
+    def documents(self, state: State | None = None) -> list[StoredDocument]:
+        """Every stored document (or those in ``state``), by key."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM documents WHERE :state IS NULL OR state = :state ORDER BY key",
+                {"state": None if state is None else state.value},
+            ).fetchall()
+        return [_document(row) for row in rows]
+
     def get(self, key: str) -> StoredDocument:
         found = self.find(key)
         if found is None:
