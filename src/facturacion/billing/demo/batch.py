@@ -195,7 +195,7 @@ def script(receipts: list[tuple[Comprobante, str]], *, seed: int = 7,
     rules: list[dict[str, Any]] = []
     for receipt, _ in receipts:
         key = receipt.key
-        match = f"-{receipt.series}-{receipt.number}.zip"
+        match = key  # the whole file name without .zip: this document and no other
         name = chosen.get(key, "accepted")
         if name == "rejected":
             code = rng.choice(REJECT_CODES)
