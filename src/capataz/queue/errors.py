@@ -34,8 +34,12 @@ class DispatchError(QueueError):
     """A job could not be dispatched (arguments that are not JSON, an unknown connection)."""
 
 
-class JobControl(Exception):  # noqa: N818 - control flow, not an error; named for what it does
-    """Raised inside a job to tell the worker how the attempt ends."""
+class JobControl(BaseException):
+    """Raised inside a job to tell the worker how the attempt ends.
+
+    A ``BaseException``, like ``SystemExit``: a job's own ``except Exception:`` must
+    not swallow a ``release()`` or ``fail()`` on its way to the worker.
+    """
 
 
 class ReleaseJob(JobControl):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import os
 import signal
 import socket
@@ -249,7 +250,9 @@ class Worker:
         # paying for a new loop per job.
         if self._runner is None:
             self._runner = asyncio.Runner()
-        return self._runner.run(coroutine)
+        # The runner would otherwise run every job in the context it captured for the
+        # first one; each job needs the current one (current_job()).
+        return self._runner.run(coroutine, context=contextvars.copy_context())
 
     def _lease_lost(self, token: str) -> None:
         if token not in self._lost_leases:

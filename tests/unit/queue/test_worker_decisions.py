@@ -346,3 +346,39 @@ def test_a_lost_lease_is_reported_not_settled(rig):
     rig.worker(lease=30).run()
     assert "the lease on this job was lost" in rig.log
     assert rig.backend.stats()[0].running == 1
+
+
+def test_release_and_fail_pass_through_a_jobs_own_except_exception(rig):
+    """A job's broad `except Exception` does not swallow release() or fail(), sync or async."""
+    attempts: list[int] = []
+
+    @job(registry=rig.registry, tries=5)
+    async def careless() -> None:
+        attempts.append(current_job().attempt)
+        try:
+            if len(attempts) == 1:
+                release(0)
+            fail("given up")
+        except Exception:
+            attempts.append(-1)
+
+    rig.dispatch(careless)
+    rig.worker().run()
+    assert attempts == [1, 2]
+    assert "given up" in _failed_text(rig)
+
+
+def test_the_public_api_is_pinned():
+    """capataz.queue exports exactly these names."""
+    import capataz.queue
+
+    assert sorted(capataz.queue.__all__) == sorted([
+        "CONNECTIONS", "REGISTRY", "Backend", "Clock", "DispatchError", "FailJob", "FakeClock",
+        "JobContext", "JobDefinition", "JobNotRegisteredError", "JobTimedOutError",
+        "MaxAttemptsExceededError", "MemoryBackend", "PayloadError", "PendingDispatch",
+        "QueueError", "QueueURLError", "Registry", "ReleaseJob", "StoreError", "SystemClock",
+        "Worker", "WorkerOptions", "current_job", "fail", "job", "open_backend", "release",
+        "use",
+    ])
+    for name in capataz.queue.__all__:
+        assert hasattr(capataz.queue, name)
