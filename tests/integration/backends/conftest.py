@@ -28,6 +28,8 @@ from capataz.queue.backends.sqlite import SqliteBackend
 from capataz.queue.clock import Clock, FakeClock
 from capataz.queue.connections import open_backend
 
+from .servers import OwnPostgres, OwnRedis
+
 BACKENDS = ["memory", "sqlite", "postgres", "redis"]
 
 
@@ -225,3 +227,14 @@ def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Site]:
     finally:
         under_test.kill_all()
         cleanup()
+
+
+@pytest.fixture(params=["postgres", "redis"])
+def restartable(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OwnPostgres | OwnRedis]:
+    """A server of our own that the test may stop and start (see ``servers``)."""
+    server = OwnPostgres() if request.param == "postgres" else OwnRedis(tmp_path)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()

@@ -297,3 +297,40 @@ def test_wait_wakes_on_a_marker_change(store):
     idle.wait(0)
     operator.set_marker("restart", 5.0)
     assert idle.wait(5) is True
+
+
+# -- optional fast paths ----------------------------------------------------------------
+def test_complete_and_claim_finishes_one_job_and_reserves_the_next(store, backend):
+    """Stores with the combined step complete the held job and hand out the next one;
+    a stale token completes nothing but still claims."""
+    if not hasattr(backend, "complete_and_claim"):
+        pytest.skip(f"{store.kind} has no complete_and_claim")
+    backend.push([job("n1"), job("n2"), job("n3", "high")])
+    first = backend.claim(["default"], "w", 30)
+    done, second = backend.complete_and_claim(first.lease_token, ["high", "default"], "w", 30)
+    assert done
+    assert (second.uuid, second.attempts) == ("n3", 1)
+    done, third = backend.complete_and_claim(first.lease_token, ["default"], "w", 30)
+    assert not done
+    assert third.uuid == "n2"
+    done, nothing = backend.complete_and_claim(third.lease_token, ["default"], "w", 30)
+    assert done
+    assert nothing is None
+    assert backend.complete(second.lease_token)
+    assert backend.stats() == []
+
+
+def test_claim_batch_reserves_several_jobs_in_queue_order(store, backend):
+    """Server stores reserve several jobs at once: the first queue first, each with its own
+    lease token, attempts counted."""
+    if not hasattr(backend, "claim_batch"):
+        pytest.skip(f"{store.kind} has no claim_batch")
+    backend.push([job("b1"), job("b2"), job("b3"), job("h1", "high")])
+    batch = backend.claim_batch(["high", "default"], "w", 30, 3)
+    assert [j.uuid for j in batch] == ["h1", "b1", "b2"]
+    assert len({j.lease_token for j in batch}) == 3
+    assert {j.attempts for j in batch} == {1}
+    assert [j.uuid for j in backend.claim_batch(["default"], "w", 30, 5)] == ["b3"]
+    assert backend.claim_batch(["default"], "w", 30, 5) == []
+    for reserved in batch:
+        assert backend.complete(reserved.lease_token)

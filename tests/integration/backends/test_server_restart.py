@@ -8,25 +8,10 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from capataz import exitcodes
 
 from .conftest import Site, wait_for
-from .servers import OwnPostgres, OwnRedis
-
-
-@pytest.fixture(params=["postgres", "redis"])
-def restartable(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OwnPostgres | OwnRedis]:
-    server = OwnPostgres() if request.param == "postgres" else OwnRedis(tmp_path)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.close()
 
 
 def test_a_server_restart_mid_run_loses_no_job(restartable, tmp_path):

@@ -9,7 +9,7 @@ which lets the same SQL run on a caller's connection whatever its search_path.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -35,7 +35,8 @@ _DEFAULTS = {
 
 @dataclass(frozen=True)
 class PgTarget:
-    conninfo: str
+    #: Holds the password, if any: kept out of repr() and so out of logs and tracebacks.
+    conninfo: str = field(repr=False)
     schema: str
     #: host:port/dbname, without credentials: what log lines and errors name.
     where: str

@@ -100,7 +100,12 @@ class PostgresBackend:
             self._dbname = retry_link(
                 self._open, _is_link_error, self._outage, self._clock, OPEN_PATIENCE
             )
-        except (psycopg.Error, StoreUnavailableError) as exc:
+        except StoreError as exc:
+            self.close()
+            if not isinstance(exc, StoreUnavailableError):
+                raise
+            raise StoreError(f"cannot open the queue store: {exc}") from exc
+        except psycopg.Error as exc:
             self.close()
             raise StoreError(
                 f"cannot open the queue store in {self.target.where}: {exc}".rstrip()
@@ -254,25 +259,47 @@ class PostgresBackend:
             return []
         self._start_listening()
         now = self._clock.time()
+        try:
+            return self._use(
+                lambda conn: self._claim_on(conn, queues, worker, now,
+                                             lease_expires_at=now + lease_seconds, limit=limit)
+            )
+        except StoreUnavailableError:
+            return []
 
-        def action(conn: PgConnection) -> list[ReservedJob]:
-            conn.execute(self._q["rescue_expired_leases"], {"now": now})
-            claimed: list[ReservedJob] = []
-            for queue in queues:
-                if len(claimed) >= limit:
-                    break
-                rows = conn.execute(self._q["claim_from_queue"], {
-                    "now": now, "queue": queue, "worker": worker,
-                    "lease_expires_at": now + lease_seconds, "limit": limit - len(claimed),
-                }).fetchall()
-                rows.sort(key=lambda r: (r[8], r[0]))  # oldest first, as the index orders
-                claimed.extend(ReservedJob(*row[:8]) for row in rows)
-            return claimed
+    def complete_and_claim(self, lease_token: str, queues: Sequence[str], worker: str,
+                           lease_seconds: float) -> tuple[bool, ReservedJob | None]:
+        """Complete a job and reserve the next in one transaction (one commit, not two)."""
+        self._start_listening()
+        now = self._clock.time()
+
+        def action(conn: PgConnection) -> tuple[bool, ReservedJob | None]:
+            with conn.transaction():
+                done = conn.execute(self._q["complete_job"],
+                                    {"lease_token": lease_token}).rowcount == 1
+                jobs = self._claim_on(conn, queues, worker, now,
+                                     lease_expires_at=now + lease_seconds, limit=1)
+            return done, (jobs[0] if jobs else None)
 
         try:
             return self._use(action)
         except StoreUnavailableError:
-            return []
+            return self.complete(lease_token), None
+
+    def _claim_on(self, conn: PgConnection, queues: Sequence[str], worker: str, now: float,
+                  *, lease_expires_at: float, limit: int) -> list[ReservedJob]:
+        conn.execute(self._q["rescue_expired_leases"], {"now": now})
+        claimed: list[ReservedJob] = []
+        for queue in queues:
+            if len(claimed) >= limit:
+                break
+            rows = conn.execute(self._q["claim_from_queue"], {
+                "now": now, "queue": queue, "worker": worker,
+                "lease_expires_at": lease_expires_at, "limit": limit - len(claimed),
+            }).fetchall()
+            rows.sort(key=lambda r: (r[8], r[0]))  # oldest first, as the index orders
+            claimed.extend(ReservedJob(*row[:8]) for row in rows)
+        return claimed
 
     def renew(self, lease_token: str, lease_seconds: float) -> bool:
         expires = self._clock.time() + lease_seconds

@@ -51,8 +51,9 @@ SETTLE_PATIENCE = 30.0
 OPEN_PATIENCE = 10.0
 _PREFIX = re.compile(r"^[A-Za-z0-9_.{}-]{1,64}$")
 SCRIPTS = (
-    "push", "claim", "renew", "complete", "release", "fail", "retry_failed", "forget_failed",
-    "flush_failed", "failed_page", "failed_get", "clear", "stats", "set_marker", "delete_marker",
+    "push", "claim", "complete_and_claim", "renew", "complete", "release", "fail",
+    "retry_failed", "forget_failed", "flush_failed", "failed_page", "failed_get", "clear",
+    "stats", "set_marker", "delete_marker",
 )
 
 
@@ -86,6 +87,14 @@ def _is_link_error(error: BaseException) -> bool:
 
 def _float(value: Any) -> float:
     return float(value)
+
+
+def _reserved(flat: Sequence[Any]) -> list[ReservedJob]:
+    """Claim scripts return 8 fields per job, one flat list."""
+    return [
+        ReservedJob(int(f[0]), f[1], f[2], f[3], int(f[4]), int(f[5]), _float(f[6]), f[7])
+        for f in (flat[i:i + 8] for i in range(0, len(flat), 8))
+    ]
 
 
 class RedisBackend:
@@ -174,10 +183,20 @@ class RedisBackend:
                                 *queues)
         except StoreUnavailableError:
             return []
-        return [
-            ReservedJob(int(f[0]), f[1], f[2], f[3], int(f[4]), int(f[5]), _float(f[6]), f[7])
-            for f in (flat[i:i + 8] for i in range(0, len(flat), 8))
-        ]
+        return _reserved(flat)
+
+    def complete_and_claim(self, lease_token: str, queues: Sequence[str], worker: str,
+                           lease_seconds: float) -> tuple[bool, ReservedJob | None]:
+        """Complete a job and reserve the next in one script (one round trip, not two)."""
+        self._subscribe()
+        now = self._clock.time()
+        try:
+            flat = self._script("complete_and_claim", lease_token, now, worker,
+                                now + lease_seconds, secrets.token_hex(16), *queues)
+        except StoreUnavailableError:
+            return self.complete(lease_token), None
+        jobs = _reserved(flat[1:])
+        return bool(flat[0]), (jobs[0] if jobs else None)
 
     def renew(self, lease_token: str, lease_seconds: float) -> bool:
         return bool(self._script("renew", lease_token, self._clock.time() + lease_seconds))

@@ -1,0 +1,182 @@
+"""What only the PostgreSQL store does: dispatch in the caller's transaction, migrations,
+NOTIFY wake-up in real time, a connection replaced after the server dropped it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from capataz.queue.backends.base import NewJob
+from capataz.queue.backends.pg_schema import SCHEMA_VERSION, parse_url
+from capataz.queue.backends.postgres import PostgresBackend, in_transaction
+from capataz.queue.connections import open_backend
+from capataz.queue.dispatch import PendingDispatch
+from capataz.queue.errors import DispatchError, QueueURLError, StoreError
+from capataz.queue.registry import Registry, job
+
+from .conftest import drop_schema, unique_name, with_query
+
+
+@pytest.fixture
+def pg(postgres_url: str) -> Iterator[tuple[str, PostgresBackend]]:
+    schema = unique_name("pg")
+    url = with_query(postgres_url, schema=schema)
+    store = PostgresBackend(url)
+    try:
+        yield url, store
+    finally:
+        store.close()
+        drop_schema(postgres_url, schema)
+
+
+def new(uuid: str) -> NewJob:
+    return NewJob(uuid, "default", "{}", time.time())
+
+
+def test_a_job_dispatched_in_a_committed_transaction_exists(pg, postgres_url):
+    """in_transaction(conn): the job is written by the caller's connection and exists once
+    the caller commits, together with the caller's own rows."""
+    url, store = pg
+
+    @job(registry=Registry(), name="billing.send")
+    def send(invoice: int) -> None:
+        del invoice
+
+    class Only:
+        def get(self, name: str = "default") -> PostgresBackend:
+            del name
+            return store
+
+    with psycopg.connect(postgres_url) as conn:
+        with conn.transaction(), in_transaction(conn):
+            conn.execute("CREATE TEMP TABLE invoices (id int)")
+            uuid = PendingDispatch(send, connections=Only()).dispatch(7)  # type: ignore[arg-type]
+            other = PostgresBackend(url)
+            assert other.stats() == []  # not visible before the commit
+            other.close()
+        reserved = store.claim(["default"], "w", 30)
+    assert reserved is not None
+    assert reserved.uuid == uuid
+
+
+def test_a_job_dispatched_in_a_rolled_back_transaction_never_exists(pg, postgres_url):
+    """If the caller's transaction rolls back, so does the job: no worker ever sees it."""
+    _, store = pg
+
+    def save_invoice_and_dispatch(conn: psycopg.Connection) -> None:
+        with conn.transaction(), in_transaction(conn):
+            store.push([new("ghost")])
+            raise RuntimeError("the invoice could not be saved")
+
+    with psycopg.connect(postgres_url) as conn:
+        with pytest.raises(RuntimeError):
+            save_invoice_and_dispatch(conn)
+        store.push([new("explicit")], conn=conn)
+        conn.rollback()
+    assert store.claim(["default"], "w", 30) is None
+    assert store.stats() == []
+
+
+def test_in_transaction_refuses_what_it_cannot_honour(pg, postgres_url):
+    """A connection to another database, or something that is not a psycopg connection,
+    is a DispatchError that says what to pass instead."""
+    _, store = pg
+    with pytest.raises(DispatchError, match="psycopg"), in_transaction(object()):  # type: ignore[arg-type]
+        pass
+    other_database = postgres_url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(other_database) as conn, in_transaction(conn), pytest.raises(
+        DispatchError, match="same database"
+    ):
+        store.push([new("x")])
+    with psycopg.connect(postgres_url) as conn, in_transaction(conn):
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            conn.execute("SELECT 1 FROM nonexistent_table_for_the_test")
+        with pytest.raises(DispatchError, match="your transaction"):
+            store.push([new("in-an-aborted-transaction")])
+    assert store.stats() == []
+
+
+def test_migrations_record_the_version_and_refuse_a_newer_store(pg, postgres_url):
+    """A fresh schema is created at the current version; several processes opening it at
+    once all succeed; a store written by a newer capataz is refused with advice."""
+    url, _ = pg
+    table = sql.Identifier(parse_url(url).schema, "schema_version")
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        version = conn.execute(sql.SQL("SELECT version FROM {}").format(table)).fetchone()
+        assert version == (SCHEMA_VERSION,)
+        conn.execute(sql.SQL("UPDATE {} SET version = version + 1").format(table))
+    with pytest.raises(StoreError, match="upgrade capataz"):
+        PostgresBackend(url)
+
+
+def test_many_processes_migrating_a_fresh_schema_at_once_all_succeed(postgres_url):
+    """Eight workers starting together on an empty database: one creates the schema, the
+    others wait for it; none fails."""
+    schema = unique_name("pg")
+    url = with_query(postgres_url, schema=schema)
+    errors: list[BaseException] = []
+
+    def open_one() -> None:
+        try:
+            PostgresBackend(url).close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(8)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert errors == []
+    finally:
+        drop_schema(postgres_url, schema)
+
+
+def test_an_idle_wait_is_woken_by_a_dispatch_from_another_process(pg):
+    """wait() blocks on LISTEN and returns True when another connection commits a job."""
+    url, store = pg
+    store.wait(0)
+    other = PostgresBackend(url)
+    timer = threading.Timer(0.3, lambda: other.push([new("wake")]))
+    timer.start()
+    try:
+        assert store.wait(30) is True
+    finally:
+        timer.join()
+        other.close()
+
+
+def test_a_connection_dropped_by_the_server_is_replaced_without_an_error(pg, postgres_url):
+    """After the server closed our connection (a restart, an idle timeout), the next call
+    reconnects at once and works."""
+    _, store = pg
+    store.push([new("before")])
+    pid = store._conn.info.backend_pid
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    assert [s.waiting for s in store.stats()] == [1]
+
+
+def test_urls_name_the_schema_and_bad_ones_are_refused(postgres_url):
+    """postgres:// works like postgresql://; ?schema= must be a plain name."""
+    assert parse_url("postgresql://u:secret@db.example:6543/app?schema=q1").where == (
+        "PostgreSQL at db.example:6543/app"
+    )
+    assert "secret" not in repr(parse_url("postgresql://u:secret@h/app"))
+    with pytest.raises(QueueURLError, match="schema"):
+        open_backend(postgres_url + "?schema=bad;name")
+    schema = unique_name("pg")
+    try:
+        store = open_backend(with_query(postgres_url.replace("postgresql://", "postgres://"),
+                                        schema=schema))
+        assert isinstance(store, PostgresBackend)
+        assert schema in repr(store)
+        store.close()
+    finally:
+        drop_schema(postgres_url, schema)

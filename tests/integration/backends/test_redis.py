@@ -1,0 +1,119 @@
+"""What only the Redis store does: key prefixes, a warning when Redis may evict jobs,
+pub/sub wake-up in real time, a connection replaced after the server dropped it."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis as redis_py
+
+from capataz.queue.backends.base import NewJob
+from capataz.queue.backends.redis import RedisBackend, parse_url
+from capataz.queue.connections import BACKENDS, open_backend
+from capataz.queue.errors import QueueURLError
+
+from .conftest import drop_prefix, unique_name, with_query
+from .servers import OwnRedis
+
+
+@pytest.fixture
+def rd(redis_url: str) -> Iterator[tuple[str, RedisBackend]]:
+    prefix = unique_name("redis")
+    url = with_query(redis_url, prefix=prefix)
+    store = RedisBackend(url)
+    try:
+        yield url, store
+    finally:
+        store.close()
+        drop_prefix(redis_url, prefix)
+
+
+def new(uuid: str) -> NewJob:
+    return NewJob(uuid, "default", "{}", time.time())
+
+
+def test_every_key_lives_under_the_prefix(rd, redis_url):
+    """Two stores with different prefixes share a database without seeing each other."""
+    _, store = rd
+    store.push([new("mine")])
+    store.fail(store.claim(["default"], "w", 30).lease_token, "x")
+    store.set_marker("restart", 1.0)
+    client = redis_py.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        keys = list(client.scan_iter(match=f"{store.prefix}*"))
+        assert keys
+        assert all(k.startswith(store.prefix + ":") for k in keys)
+    finally:
+        client.close()
+    other_prefix = unique_name("redis")
+    other = RedisBackend(with_query(redis_url, prefix=other_prefix))
+    try:
+        assert other.stats() == []
+        assert other.failed_jobs() == []
+        assert other.markers() == {}
+    finally:
+        other.close()
+        drop_prefix(redis_url, other_prefix)
+
+
+def test_an_idle_wait_is_woken_by_a_dispatch_from_another_process(rd):
+    """wait() blocks on the wake channel and returns True when another client pushes."""
+    url, store = rd
+    store.wait(0)
+    other = RedisBackend(url)
+    timer = threading.Timer(0.3, lambda: other.push([new("wake")]))
+    timer.start()
+    try:
+        assert store.wait(30) is True
+    finally:
+        timer.join()
+        other.close()
+
+
+def test_a_connection_dropped_by_the_server_is_replaced_without_an_error(rd, redis_url):
+    """After the server closed our connections (a restart, a CLIENT KILL), the next call
+    reconnects at once and works."""
+    _, store = rd
+    store.push([new("before")])
+    ours = store._client.client_id()
+    client = redis_py.Redis.from_url(redis_url)
+    try:
+        assert client.client_kill_filter(_id=ours) == 1
+    finally:
+        client.close()
+    assert [s.waiting for s in store.stats()] == [1]
+
+
+def test_a_redis_that_may_evict_keys_is_reported(tmp_path, caplog):
+    """Redis with an evicting maxmemory-policy could drop jobs: opening the store says so."""
+    server = OwnRedis(tmp_path)
+    server.start()
+    try:
+        client = redis_py.Redis.from_url(server.url)
+        client.config_set("maxmemory-policy", "allkeys-lru")
+        client.close()
+        with caplog.at_level(logging.WARNING, logger="capataz.queue.redis"):
+            RedisBackend(server.url).close()
+        assert "maxmemory-policy noeviction" in caplog.text
+    finally:
+        server.close()
+
+
+def test_urls_choose_the_prefix_and_bad_ones_are_refused(redis_url):
+    """redis:// and rediss:// are registered; ?prefix= must be a plain name and never
+    reaches redis-py."""
+    assert {"redis", "rediss"} <= set(BACKENDS)
+    client_url, prefix, where = parse_url(
+        "rediss://:pw@cache.example:6380/2?prefix=q1&ssl_cert_reqs=none"
+    )
+    assert (prefix, where) == ("q1", "Redis at cache.example:6380/2")
+    assert client_url == "rediss://:pw@cache.example:6380/2?ssl_cert_reqs=none"
+    with pytest.raises(QueueURLError, match="prefix"):
+        open_backend(redis_url + "?prefix=has space")
+    store = open_backend(with_query(redis_url, prefix=unique_name("redis")))
+    assert "prefix=capataz_test_redis" in repr(store)
+    store.close()
