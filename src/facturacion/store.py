@@ -92,6 +92,15 @@ class DocumentStore:
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Add columns newer versions use to a store an older version created."""
+        columns = {row["name"] for row in self._db.execute("PRAGMA table_info(documents)")}
+        if "uncertain" not in columns:
+            self._db.execute(
+                "ALTER TABLE documents ADD COLUMN uncertain INTEGER NOT NULL DEFAULT 0"
+            )
 
     def close(self) -> None:
         self._db.close()

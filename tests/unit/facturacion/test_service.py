@@ -304,3 +304,30 @@ def test_outcomes_are_logged_by_severity(
         for record in caplog.records
     ]
     assert levels == [("ERROR", "configuration"), ("INFO", "accepted")]
+
+
+def test_store_created_by_an_older_version_is_migrated(tmp_path: Path) -> None:
+    """A documents table without the 'uncertain' column gains it on open."""
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE documents (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL,"
+            " signed_xml BLOB NOT NULL, zip BLOB NOT NULL, digest_value TEXT NOT NULL,"
+            " state TEXT NOT NULL, sends INTEGER NOT NULL DEFAULT 0,"
+            " polls INTEGER NOT NULL DEFAULT 0, claimed_at REAL, ticket TEXT,"
+            " response_code INTEGER, message TEXT NOT NULL DEFAULT '',"
+            " notes TEXT NOT NULL DEFAULT '[]', cdr_zip BLOB)"
+        )
+        db.execute(
+            "INSERT INTO documents (key, fingerprint, signed_xml, zip, digest_value, state)"
+            " VALUES ('k', 'f', x'00', x'00', 'd', 'unknown')"
+        )
+    db.close()
+    store = DocumentStore(path)
+    try:
+        assert store.get("k").uncertain is False
+        assert store.record("k", State.UNKNOWN).uncertain is True
+    finally:
+        store.close()
