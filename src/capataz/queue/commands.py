@@ -47,6 +47,10 @@ def _say(text: str) -> None:
 
 
 def _load_app(args: argparse.Namespace) -> list[str]:
+    # Like `python -m` and Celery's -A: modules of the project the command is run
+    # from are importable without installing it or setting PYTHONPATH.
+    if args.app and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     return REGISTRY.load((args.app or "").split(","))
 
 

@@ -271,3 +271,18 @@ def test_work_takes_a_connection_name_like_laravel(tmp_path, capsys, monkeypatch
     [failed] = store.failed_jobs()
     assert failed.connection == "reports"
     store.close()
+
+
+def test_app_modules_load_from_the_working_directory(url, store, tmp_path, capsys, monkeypatch):
+    """-A finds a module in the directory the command runs from, like `python -m`."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "cwd_jobs_for_test.py").write_text(
+        "from capataz.queue import job\n\n@job(name='cwd.hello')\ndef hello():\n    pass\n"
+    )
+    monkeypatch.chdir(project)
+    monkeypatch.setattr("sys.path", [p for p in __import__("sys").path if p not in ("", ".")])
+    now = time.time()
+    store.push([NewJob("c1", "default", json.dumps({"uuid": "c1", "job": "cwd.hello"}), now)])
+    assert main(["work", "--url", url, "-A", "cwd_jobs_for_test", "--once"]) == exitcodes.OK
+    assert "DONE" in capsys.readouterr().out
