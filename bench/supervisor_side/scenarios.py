@@ -169,6 +169,11 @@ def _info(name: str, size: Callable[[Settings], int]) -> Scenario:
         _sides(lambda kind, s: info_latency(kind, size(s), 10 if s.quick else 30)), GROUP)
 
 
+WRITER_BOUND = (" A Python writer issuing one write() per 100-byte line manages roughly 20-60 MB/s "
+                "on this machine, so throughput here can be the writer's limit for both "
+                "daemons; the daemon CPU per MB is then the figure that tells them apart.")
+
+
 def _log(name: str, mode: str, writers: int, what: str, scale: int = 1) -> Scenario:
     # CPU time in /proc ticks every 10 ms: fast scenarios write more so a run lasts
     # long enough for the CPU figure to mean something.
@@ -180,7 +185,7 @@ def _log(name: str, mode: str, writers: int, what: str, scale: int = 1) -> Scena
         GROUP,
         notes="Daemon CPU is utime+stime of the daemon process from /proc/<pid>/stat "
         "(10 ms ticks); throughput runs from the startProcessGroup call to the last byte "
-        "in the file.")
+        "in the file." + (WRITER_BOUND if mode == "lines" else ""))
 
 
 def _kills(settings: Settings) -> int:
