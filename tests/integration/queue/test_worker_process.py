@@ -110,6 +110,16 @@ def test_hostile_payloads_fail_and_the_worker_carries_on(site):
     assert "Traceback" not in site.log(proc)
 
 
+def test_an_async_job_past_its_timeout_is_stopped_too(site):
+    """The timeout holds for async def jobs: the worker releases the job and exits 1."""
+    [uuid] = site.push("tests.async_sleep", 1, 30)
+    proc = site.worker("--timeout=1", "--tries=3")
+    assert proc.wait(timeout=20) == 1
+    assert f"{uuid} ran longer than its timeout of 1s" in site.log(proc)
+    assert site.counts("end")[uuid] == 0
+    assert [s.waiting for s in site.backend().stats()] == [1]
+
+
 def test_a_timed_out_job_is_released_and_the_worker_exits(site):
     """--timeout=1 on a 30 s job: the worker stops it, releases it (attempts left), exits 1."""
     [uuid] = site.push("tests.sleep", 1, 30)
