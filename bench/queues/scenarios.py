@@ -30,7 +30,6 @@ PEER_NOTES = {
 }
 BACKEND_OF = {queue: backend for backend, queues in PEERS.items() for queue in queues} | {
     f"capataz-{backend}": backend for backend in PEERS}
-DRIVER_TIMEOUT = 1800.0
 
 
 def drive(queue: str, action: str, jobs: int) -> Sample:
@@ -46,9 +45,11 @@ def drive(queue: str, action: str, jobs: int) -> Sample:
                settings.REDIS_URL_ENV: settings.redis_url(),
                settings.POSTGRES_URL_ENV: settings.postgres_url(),
                settings.SQLITE_DIR_ENV: tmp}
+        # Longer than the driver's own limits, so a stuck queue ends in the driver,
+        # which stops its workers, rather than in a kill that would orphan them.
         done = subprocess.run(
             [python, "-m", "bench.queues.drive", queue, action, "--jobs", str(jobs)],
-            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=DRIVER_TIMEOUT,
+            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300 + jobs / 10,
             check=False,
         )
     lines = done.stdout.strip().splitlines()
