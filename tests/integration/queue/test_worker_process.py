@@ -115,7 +115,9 @@ def test_an_async_job_past_its_timeout_is_stopped_too(site):
     [uuid] = site.push("tests.async_sleep", 1, 30)
     proc = site.worker("--timeout=1", "--tries=3")
     assert proc.wait(timeout=20) == 1
-    assert f"{uuid} ran longer than its timeout of 1s" in site.log(proc)
+    log = site.log(proc)
+    assert f"({uuid}) ran longer than its timeout of 1s" in log
+    assert log.index(" RUNNING") < log.index(" FAIL")
     assert site.counts("end")[uuid] == 0
     assert [s.waiting for s in site.backend().stats()] == [1]
 
