@@ -145,7 +145,7 @@ class Process:
         self._transition(S.STARTING)
         try:
             child = self._spawner.spawn(self._prepare(self.config))
-        except SupervisorError as exc:
+        except (SupervisorError, OSError) as exc:
             self.spawnerr = str(exc)
             log.info("spawnerr: %s", exc)
             self._enter_backoff()

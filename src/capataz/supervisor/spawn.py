@@ -142,10 +142,18 @@ class ForkExecSpawner:
     """Fork and exec in the calling thread; the event loop never waits on a child."""
 
     def spawn(self, request: SpawnRequest) -> SpawnedChild:
-        stdin_r, stdin_w = os.pipe()
-        stdout_r, stdout_w = os.pipe()
-        stderr_r, stderr_w = (None, None) if request.redirect_stderr else os.pipe()
-        err_r, err_w = os.pipe()
+        opened: list[int] = []
+        try:
+            for _ in range(3 if request.redirect_stderr else 4):
+                opened.extend(os.pipe())
+        except OSError as exc:
+            _close(opened)
+            raise SpawnError(
+                f"couldn't make the pipes for the child: {exc.strerror}; too many open files? "
+                "raise minfds (or ulimit -n)"
+            ) from None
+        stdin_r, stdin_w, stdout_r, stdout_w, err_r, err_w = opened[:6]
+        stderr_r, stderr_w = (None, None) if request.redirect_stderr else opened[6:8]
         child_ends = [stdin_r, stdout_w, err_w] + ([stderr_w] if stderr_w is not None else [])
         parent_ends = [stdin_w, stdout_r] + ([stderr_r] if stderr_r is not None else [])
         # Blocked signals stay blocked in the child until its handlers are reset:

@@ -273,3 +273,19 @@ def test_stdin_larger_than_the_pipe_waits_instead_of_failing(tmp_path: Path) -> 
 
     asyncio.run(scenario())
     assert out.read_bytes() == payload
+
+
+def test_out_of_descriptors_is_a_spawn_error_not_a_crash() -> None:
+    """With no descriptor left for the pipes, spawn fails with a hint about minfds."""
+    import resource
+
+    from capataz.supervisor.errors import SpawnError
+    from capataz.supervisor.spawn import ForkExecSpawner, SpawnRequest
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (3, hard))
+    try:
+        with pytest.raises(SpawnError, match="raise minfds"):
+            ForkExecSpawner().spawn(SpawnRequest("/bin/true", ("true",), {}))
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
