@@ -7,6 +7,9 @@ responses, the reason supervisorctl carries its own HTTP client).
 
 from __future__ import annotations
 
+import contextlib
+import http.client
+import socket
 import sys
 import threading
 import xmlrpc.client
@@ -32,6 +35,7 @@ class LogStream:
         self._out = out
         self._conn = open_connection(ctl.options.serverurl)
         self._auth = basic_auth_header(ctl.options.username, ctl.options.password)
+        self._closing = False
 
     def run(self) -> None:
         try:
@@ -43,14 +47,24 @@ class LogStream:
             while chunk := response.read1(65536):
                 self._out.write(chunk.decode("utf-8", "replace"))
                 self._out.flush()
-        except OSError as exc:
-            if self._conn.sock is not None or not isinstance(exc, ConnectionError):
+        except (OSError, http.client.HTTPException) as exc:
+            if not self._closing:
                 sys.stderr.write(f"{self.url} Cannot connect, error: {type(exc)} ({exc})\n")
         finally:
             self._conn.close()
 
     def close(self) -> None:
-        self._conn.close()
+        """Stop a stream that another thread is reading.
+
+        Closing the connection from here would wait for the reader's buffer lock
+        (held while it blocks in recv); shutting the socket down wakes the reader
+        with end-of-file instead, and it closes the connection itself.
+        """
+        self._closing = True
+        sock = self._conn.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 class LogCommands(ControllerBase):
