@@ -26,6 +26,7 @@ import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from capataz.queue.backends.base import Backend, ReservedJob
@@ -136,29 +137,33 @@ class JobRun:
             return self._fail(too_many, definition, payload)
 
         def timed_out() -> None:
-            self._on_timeout(definition, payload, limits)
-            on_timed_out()
+            if self._on_timeout(definition, payload, limits):
+                on_timed_out()
 
         watchdog.arm(job.lease_token, limits.timeout, timed_out)
         context = set_current(
             JobContext(job.uuid, payload.job, job.queue, job.attempts, job.lease_token)
         )
+        # The outcome is decided inside the try and carried out after the watchdog is
+        # disarmed, so a slow failed hook can never be taken for a timed-out job.
+        outcome: Callable[[], str]
         try:
             self._call(definition.func, payload.args, payload.kwargs)
+            outcome = partial(self._settle, "DONE", partial(self._complete, job.lease_token))
         except ReleaseJob as released:
-            delay = released.delay
-            return self._settle("RELEASED", lambda: self._backend.release(
-                job.lease_token, delay, after_exception=False))
+            release = partial(self._backend.release, job.lease_token, released.delay,
+                              after_exception=False)
+            outcome = partial(self._settle, "RELEASED", release)
         except FailJob as failure:
             reason = failure.reason
             error = reason if isinstance(reason, BaseException) else failure
-            return self._fail(error, definition, payload)
+            outcome = partial(self._fail, error, definition, payload)
         except (Exception, SystemExit) as exc:  # a job's sys.exit() is its failure, not ours
-            return self._after_exception(exc, definition, payload, limits)
+            outcome = partial(self._after_exception, exc, definition, payload, limits)
         finally:
             watchdog.disarm()
             reset_current(context)
-        return self._settle("DONE", lambda: self._complete(job.lease_token))
+        return outcome()
 
     def _call(self, func: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
         result = func(*args, **kwargs)
@@ -200,15 +205,15 @@ class JobRun:
             self.reserved.lease_token, delay, after_exception=True), error=error)
         return "FAIL"
 
-    def _on_timeout(self, definition: JobDefinition, payload: Payload, limits: Limits) -> None:
-        """Called from the watchdog thread while the job is still running."""
+    def _on_timeout(self, definition: JobDefinition, payload: Payload, limits: Limits) -> bool:
+        """Called from the watchdog thread while the job runs; False if it had just ended."""
         error = JobTimedOutError(
             f"{self.name} ({self.reserved.uuid}) ran longer than its timeout of "
             f"{limits.timeout:g}s and was stopped"
         )
         with self._settle_lock:
             if self._settled:
-                return
+                return False
             self.timed_out = True
         if limits.fail_on_timeout or self._out_of_retries(limits):
             self._fail(error, definition, payload, force=True)
@@ -216,6 +221,7 @@ class JobRun:
             delay = backoff_for(limits.backoff, self.reserved.attempts)
             self._settle("FAIL", lambda: self._backend.release(
                 self.reserved.lease_token, delay, after_exception=True), error=error, force=True)
+        return True
 
     # -- settling -----------------------------------------------------------
     def _settle(self, status: str, action: Callable[[], bool], *,

@@ -258,6 +258,24 @@ def test_timeout_after_the_job_settled_changes_nothing(rig):
     fired[0]()
     assert rig.backend.failed_jobs() == []
     assert rig.log.count("DONE") == 1
+    assert rig.exits == []
+
+
+def test_the_failed_hook_runs_after_the_watchdog_is_disarmed(rig):
+    """A slow failed hook cannot be mistaken for a timed-out job: the timer is off."""
+    armed_during_hook: list[object] = []
+
+    @job(registry=rig.registry)
+    def bad() -> None:
+        raise RuntimeError("x")
+
+    @bad.failed
+    def slow_hook(error: BaseException) -> None:
+        armed_during_hook.append(rig.watchdog.armed)
+
+    rig.dispatch(bad)
+    rig.worker().run()
+    assert armed_during_hook == [None]
 
 
 def test_failed_hook_runs_once_after_the_last_attempt(rig):
