@@ -62,10 +62,13 @@ def test_sigusr2_reopens_the_logs(tmp_path: Path) -> None:
 
 
 def test_without_nodaemon_it_daemonizes(tmp_path: Path) -> None:
-    """No -n: the command returns 0 at once; the daemon runs on in -d, under its pidfile's pid."""
+    """No -n: returns 0 at once; the daemon runs on in -d under its pidfile's pid, and
+    reloads on SIGHUP though -c was relative (where supervisord's reload fails)."""
     conf, log = start_seed(tmp_path)
     pidfile = tmp_path / "capatazd.pid"
-    result = subprocess.run([CAPATAZD, "-c", str(conf), "-d", str(tmp_path)],
+    elsewhere = tmp_path / "run"
+    elsewhere.mkdir()
+    result = subprocess.run([CAPATAZD, "-c", conf.name, "-d", str(elsewhere)], cwd=tmp_path,
                             capture_output=True, timeout=30, check=False)
     assert result.returncode == 0, result.stderr
     wait_until(pidfile.exists)
@@ -74,7 +77,11 @@ def test_without_nodaemon_it_daemonizes(tmp_path: Path) -> None:
         wait_until(lambda: log.running() == set(WORKERS))
         assert os.getsid(pid) == pid, "a new session, away from the terminal"
         assert os.readlink(f"/proc/{pid}/fd/0") == "/dev/null"
-        assert Path(f"/proc/{pid}/cwd").resolve() == tmp_path.resolve()
+        assert Path(f"/proc/{pid}/cwd").resolve() == elsewhere.resolve()
+        before = log.pids()
+        os.kill(pid, signal.SIGHUP)  # the relative -c path still works from -d
+        wait_until(lambda: log.running() == set(WORKERS)
+                   and all(log.pids()[w] != before[w] for w in WORKERS))
         os.kill(pid, signal.SIGTERM)
         wait_until(lambda: not alive(pid))
     finally:

@@ -114,7 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         loader = config_loader(overrides(args))
-        config = loader(args.configuration)  # None: searched where supervisord looks
+        # Absolute, so a reload still finds the file after -d changed directory
+        # (Supervisor's reload exits there: its issues #231 and #602).
+        given = os.path.abspath(args.configuration) if args.configuration else None
+        config = loader(given)  # None: searched where supervisord looks
         daemon.run(config, loader)
     except ConfigError as exc:
         print(f"capatazd: {exc}", file=sys.stderr)
