@@ -28,13 +28,17 @@ Processes (coroutines; raise the ``errors`` classes, each with its ``fault`` nam
     ``await stop_process(namespec, wait=True)``: ``NotRunningError``, ``FailedError``.
     ``await start_group(name, wait)``, ``stop_group``, ``start_all``, ``stop_all``
     -> ``list[ProcessResult]`` (name, group, error or None), in priority order.
-    ``signal_process(namespec, signum)``, ``send_stdin(namespec, data: bytes)``.
+    ``signal_process(namespec, signum)`` (``NotRunningError``),
+    ``send_stdin(namespec, data: bytes)`` (``NotRunningError`` without a pid or
+    while stopping, ``NoFileError`` when the child closed its stdin; data the
+    pipe cannot take yet waits in memory).
 
 Logs
     ``read_process_log(namespec, "stdout"|"stderr", offset, length)`` and
     ``read_main_log(offset, length)`` (Supervisor's readLog rules),
     ``tail_process_log(namespec, channel, offset, length)`` -> (bytes, offset,
-    overflow), ``clear_process_logs(namespec)``, ``clear_all_process_logs()``,
+    overflow) (``(b"", 0, False)`` without a file), ``clear_process_logs(namespec)``
+    (``FailedError``), ``clear_all_process_logs()``,
     ``clear_main_log()``, ``output_tail(namespec, channel)`` (in-memory tail,
     also for ``NONE`` logs), ``reopen_logs()``.
 
