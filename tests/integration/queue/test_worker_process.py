@@ -190,3 +190,27 @@ def test_environment_twins_configure_the_worker(site):
     proc = site.worker(CAPATAZ_TRIES="2", CAPATAZ_STOP_WHEN_EMPTY="1")
     assert proc.wait(timeout=20) == exitcodes.OK
     assert site.counts("start")[uuid] == 2
+
+
+def test_a_long_running_worker_leaks_no_file_descriptors(site):
+    """Open descriptors after 500 more jobs (sync, async, failing) equal those after 10."""
+    proc = site.worker("--sleep=0.1", "--tries=1")
+    store = site.backend()
+
+    def drained() -> bool:
+        return all(s.waiting == 0 and s.running == 0 for s in store.stats())
+
+    def fds() -> int:
+        return len(os.listdir(f"/proc/{proc.pid}/fd"))
+
+    site.push("tests.noop", 10, prefix="warm")
+    site.push("tests.async_sleep", 1, 0, prefix="warm-async")  # opens the one event loop
+    site.wait_for(drained, what="the warm-up jobs")
+    before = fds()
+    site.push("tests.noop", 300, prefix="sync")
+    site.push("tests.async_sleep", 100, 0, prefix="async")
+    site.push("tests.always_raises", 100, prefix="bad")
+    site.wait_for(drained, what="the jobs")
+    assert fds() == before
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == exitcodes.OK
