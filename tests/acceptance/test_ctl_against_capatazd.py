@@ -1,8 +1,7 @@
 """The real supervisorctl (and capatazctl) drive capatazd as they drive supervisord.
 
-Two daemons run the same configuration: Supervisor 4.3.0's supervisord and
-capatazd's supervision loop with the control servers (``test_ctl_capatazd_runner``,
-what ``capatazd -n`` runs). The same command against each must print the same
+Two daemons run the same configuration in the foreground: Supervisor 4.3.0's
+supervisord and capatazd. The same command against each must print the same
 lines (pids, uptimes and dates normalized) and exit with the same code.
 """
 
@@ -21,7 +20,6 @@ from pathlib import Path
 import pytest
 
 BIN = Path(sys.executable).parent
-RUNNER = Path(__file__).with_name("test_ctl_capatazd_runner.py")
 PASSWORD = "s3cret"  # noqa: S105 - a throwaway password for test daemons
 
 PROGRAMS = """
@@ -118,8 +116,7 @@ serverurl=unix://{self.socket_path}
 
     def start(self) -> None:
         self.write_config()
-        command = ([str(BIN / "supervisord"), "-c", str(self.config)] if self.kind == "supervisord"
-                   else [sys.executable, str(RUNNER), str(self.config)])
+        command = [str(BIN / self.kind), "-c", str(self.config)]
         self.process = subprocess.Popen(command, cwd=self.directory,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.wait_until_serving()
