@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from capataz import __version__, exitcodes
-from capataz.queue import commands
+from capataz.queue import commands, failed_commands
 from capataz.queue.connections import URL_ENV, default_store_path
 from capataz.queue.envargs import (
     UsageError,
@@ -117,7 +117,7 @@ def _failed_parsers(sub: Subparsers) -> None:
     p = sub.add_parser("queue:failed", help="list the failed jobs")
     _store(p)
     _json(p, "print JSON instead of a table", _twin("queue:failed", "--json"))
-    p.set_defaults(handler=commands.failed)
+    p.set_defaults(handler=failed_commands.failed)
 
     p = sub.add_parser("queue:retry", help="push failed jobs back onto their queues")
     _store(p)
@@ -127,12 +127,12 @@ def _failed_parsers(sub: Subparsers) -> None:
     add(p, "--range", type=id_ranges, repeat=True, metavar="FIRST-LAST",
         env=_twin("queue:retry", "--range"),
         help="retry failed job ids in these ranges (comma-separated or repeated)")
-    p.set_defaults(handler=commands.retry)
+    p.set_defaults(handler=failed_commands.retry)
 
     p = sub.add_parser("queue:forget", help="delete one failed job")
     _store(p)
     p.add_argument("id", metavar="ID", help="the failed job's id or uuid")
-    p.set_defaults(handler=commands.forget)
+    p.set_defaults(handler=failed_commands.forget)
 
     for name, default, text in (
         ("queue:flush", None, "delete failed jobs (all, or older than --hours)"),
@@ -143,7 +143,7 @@ def _failed_parsers(sub: Subparsers) -> None:
         add(p, "--hours", type=non_negative_float, default=default, metavar="HOURS",
             env=_twin(name, "--hours"),
             help="only failed jobs older than this many hours")
-        p.set_defaults(handler=commands.flush)
+        p.set_defaults(handler=failed_commands.flush)
 
 
 def _queue_parsers(sub: Subparsers) -> None:

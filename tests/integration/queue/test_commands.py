@@ -76,9 +76,9 @@ def test_retry_by_id_uuid_queue_and_range(url, store, capsys):
 
 def test_retry_streams_progress_for_many_jobs(url, store, capsys, monkeypatch):
     """queue:retry all moves jobs in batches and prints progress after each."""
-    from capataz.queue import commands
+    from capataz.queue import failed_commands
 
-    monkeypatch.setattr(commands, "RETRY_BATCH", 10)
+    monkeypatch.setattr(failed_commands, "RETRY_BATCH", 10)
     fail_jobs(store, 25)
     assert run(url, "queue:retry", "all") == exitcodes.OK
     out = capsys.readouterr().out
