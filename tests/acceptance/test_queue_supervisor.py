@@ -154,3 +154,10 @@ def test_eight_workers_under_supervisor_drain_the_queue_and_restart(supervisor, 
                        json.dumps({"uuid": "after", "job": "tests.record"}), time.time())])
     wait_for(lambda: store.stats() == [], 30, "a job after the restart")
     store.close()
+    # supervisorctl stop sends SIGTERM: every worker finishes and exits 0 (STOPPED, not killed).
+    supervisor.ctl("stop", "all")
+    assert supervisor.running_pids() == {}
+    logs = "".join(p.read_text() for p in tmp_path.glob("worker_*.log"))
+    assert logs.count("stopping: a stop signal") == 8
+    supervisord_log = (tmp_path / "supervisord.log").read_text()
+    assert len(re.findall(r"stopped: worker_\d\d \(exit status 0\)", supervisord_log)) == 8
