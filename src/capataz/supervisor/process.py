@@ -314,7 +314,8 @@ class Process:
             log.critical(message)
             self._cancel_timer()
             self.killing = False
-            self._transition(S.UNKNOWN)
+            if self.state is not S.UNKNOWN:
+                self._transition(S.UNKNOWN)
             return message
         return None
 
