@@ -130,6 +130,9 @@ class JobRun:
         except (PayloadError, JobNotRegisteredError) as exc:
             self._output.job("RUNNING", self.name, job.uuid, attempt=job.attempts)
             return self._fail(exc, None, None, traceback_text=f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # whatever a hostile payload triggers, it must not stop us
+            self._output.job("RUNNING", self.name, job.uuid, attempt=job.attempts)
+            return self._fail(PayloadError(f"the payload cannot be read: {exc!r}"), None, None)
         limits = resolve_limits(payload, definition, self._defaults, job.created_at)
         self._output.job("RUNNING", self.name, job.uuid, attempt=job.attempts)
         too_many = self._exceeded_before_start(limits)

@@ -67,6 +67,8 @@ def decode(text: str | bytes) -> Payload:
         data = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise PayloadError(f"the payload is not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise PayloadError("the payload nests JSON too deeply to be read") from None
     if not isinstance(data, dict):
         raise PayloadError(f"the payload must be a JSON object, not {type(data).__name__}")
     job, uuid, queue = data.get("job"), data.get("uuid"), data.get("queue", "default")

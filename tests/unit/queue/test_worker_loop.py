@@ -58,6 +58,8 @@ def test_hostile_payloads_fail_with_a_clear_error_and_the_worker_carries_on(rig)
         "nan-timeout": '{"uuid": "u", "job": "billing.ok", "args": [1], "timeout": NaN}',
         "bad-queue": json.dumps({"uuid": "u", "job": "billing.ok", "queue": 5}),
         "binary": "\udcff",
+        "too-deep": '{"uuid": "u", "job": "billing.ok", "args": '
+        + "[" * 100_000 + "]" * 100_000 + "}",
     }
     for uuid, payload in cases.items():
         rig.push_raw(payload, uuid=uuid)
@@ -81,6 +83,7 @@ def test_hostile_payloads_fail_with_a_clear_error_and_the_worker_carries_on(rig)
     assert "'backoff' must be a non-empty list" in failed["bad-backoff"]
     assert "'timeout' must be finite" in failed["nan-timeout"]
     assert "'queue' must be a string" in failed["bad-queue"]
+    assert "nests JSON too deeply" in failed["too-deep"]
     for text in failed.values():
         assert "Traceback" not in text
 
@@ -331,3 +334,20 @@ def test_a_lease_lost_while_running_is_reported_once(rig):
     worker._lease_lost("t1")
     worker._lease_lost("t1")
     assert rig.log.count("lease could not be renewed") == 1
+
+
+def test_an_unexpected_error_reading_a_payload_fails_that_job_only(rig, monkeypatch):
+    """Whatever goes wrong while reading a payload fails that job; the worker carries on."""
+    from capataz.queue import execution
+
+    def broken_decode(text: str) -> None:
+        raise KeyError("k")
+
+    @job(registry=rig.registry, name="billing.ok")
+    def ok() -> None:
+        pass
+
+    rig.push_raw('{"uuid": "u", "job": "billing.ok"}', uuid="u")
+    monkeypatch.setattr(execution, "decode", broken_decode)
+    assert rig.worker().run() == exitcodes.OK
+    assert "the payload cannot be read: KeyError('k')" in rig.backend.failed_jobs()[0].exception
