@@ -15,8 +15,9 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Protocol
 
 from bench import profiling
 from bench.jobs.body import PICKUP_FILE_ENV
@@ -60,48 +61,63 @@ def bin_path(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
+@dataclass
+class Pool:
+    """Running worker processes and the file their output goes to."""
+
+    processes: list[subprocess.Popen[bytes]]
+    output: IO[bytes]
+
+    def check(self) -> None:
+        """Raise, with the end of the workers' output, if any worker has exited."""
+        dead = [p for p in self.processes if p.poll() is not None]
+        if dead:
+            raise RuntimeError(f"a worker exited {dead[0].returncode} during the run: "
+                               f"{self.tail(400)}")
+
+    def tail(self, size: int) -> str:
+        # pread leaves alone the file offset the workers share with us for writing.
+        fd = self.output.fileno()
+        length = os.fstat(fd).st_size
+        text = os.pread(fd, size, max(0, length - size)).decode(errors="replace")
+        return " / ".join(text.strip().splitlines())
+
+
 @contextlib.contextmanager
 def workers(commands: Sequence[Sequence[str]], env: dict[str, str] | None = None
-            ) -> Iterator[list[subprocess.Popen[bytes]]]:
+            ) -> Iterator[Pool]:
     """Start worker processes, each in its own session; stop them and their children after."""
     environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})}
     with tempfile.TemporaryFile() as output:
         started = [subprocess.Popen(list(cmd), cwd=REPO_ROOT, env=environment,
                                     stdin=subprocess.DEVNULL, stdout=output, stderr=output,
                                     start_new_session=True) for cmd in commands]
+        pool = Pool(started, output)
         sampled = (profiling.sampling(started[0].pid, "worker")
                    if started and Path(commands[0][0]).name == "capataz" else nullcontext())
         try:
             with sampled:
-                yield started
+                yield pool
         finally:
             _stop(started)
-            output.seek(0)
-            tail = output.read()[-3000:].decode(errors="replace")
             if os.environ.get("BENCH_SHOW_WORKER_OUTPUT"):
-                print(tail, file=sys.stderr)
+                print(pool.tail(3000), file=sys.stderr)
 
 
 def _stop(started: Sequence[subprocess.Popen[bytes]]) -> None:
     for process in started:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 10
+    # Shutdown is not measured: a short grace, then the whole session is killed so
+    # no pool child (Celery's prefork, Huey's processes) outlives the run.
+    deadline = time.monotonic() + 3
     for process in started:
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(max(0.0, deadline - time.monotonic()))
     for process in started:
-        # SIGKILL the whole session: a prefork pool's children must not outlive the run.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-
-
-def _check_alive(started: Sequence[subprocess.Popen[bytes]]) -> None:
-    dead = [p for p in started if p.poll() is not None]
-    if dead:
-        raise RuntimeError(f"a worker exited {dead[0].returncode} during the run "
-                           "(BENCH_SHOW_WORKER_OUTPUT=1 shows its output)")
 
 
 def measure_enqueue(driver: Driver, count: int) -> dict[str, float]:
@@ -139,7 +155,7 @@ def measure_process(driver: Driver, count: int, timeout: float | None = None
         raise RuntimeError(f"queued {count} jobs but the queue holds {driver.pending()}")
     launched = time.perf_counter()
     first = None
-    with workers(driver.worker_commands(WORKER_PROCESSES)) as started:
+    with workers(driver.worker_commands(WORKER_PROCESSES)) as pool:
         deadline = launched + timeout
         while True:
             probe = time.perf_counter()
@@ -151,7 +167,7 @@ def measure_process(driver: Driver, count: int, timeout: float | None = None
                 break
             if now > deadline:
                 raise TimeoutError(f"{left} of {count} jobs still pending after {timeout:.0f} s")
-            _check_alive(started)
+            pool.check()
             # Counting can cost milliseconds (a SQL count over 20,000 rows): poll no
             # more than a fifth of the time, so the probe does not steal a core.
             time.sleep(max(0.005, 4 * (now - probe)))
@@ -167,8 +183,8 @@ def measure_latency(driver: Driver, jobs: int, spacing: float = 0.02,
     with tempfile.TemporaryDirectory(prefix="capataz-bench-") as tmp:
         pickups = Path(tmp) / "pickups"
         with workers(driver.worker_commands(WORKER_PROCESSES),
-                     {PICKUP_FILE_ENV: str(pickups)}) as started:
-            _warm_up(driver, pickups, started, warmup_timeout)
+                     {PICKUP_FILE_ENV: str(pickups)}) as pool:
+            _warm_up(driver, pickups, pool, warmup_timeout)
             pickups.unlink()
             begin = time.perf_counter()
             for index in range(jobs):
@@ -176,38 +192,36 @@ def measure_latency(driver: Driver, jobs: int, spacing: float = 0.02,
                 if pause > 0:
                     time.sleep(pause)
                 driver.dispatch_pickup(time.time())
-            waited = _read_pickups(pickups, jobs, started)
+            waited = _read_pickups(pickups, jobs, pool)
     driver.reset()
     return {"p50_ms": percentile(waited, 0.5) * 1000, "p99_ms": percentile(waited, 0.99) * 1000}
 
 
-def _warm_up(driver: Driver, pickups: Path, started: Sequence[subprocess.Popen[bytes]],
-             timeout: float) -> None:
+def _warm_up(driver: Driver, pickups: Path, pool: Pool, timeout: float) -> None:
     """Wait until the workers run jobs, then let every process settle into idle."""
     deadline = time.perf_counter() + timeout
     while not (pickups.exists() and pickups.stat().st_size):
-        _check_alive(started)
+        pool.check()
         if time.perf_counter() > deadline:
             raise TimeoutError(f"the workers ran no job in {timeout:.0f} s")
         driver.dispatch_pickup(time.time())
         time.sleep(0.25)
     time.sleep(2.0)  # the other processes of the pool finish starting
     while driver.pending():
-        _check_alive(started)
+        pool.check()
         if time.perf_counter() > deadline:
             raise TimeoutError("the warm-up jobs did not drain")
         time.sleep(0.05)
     time.sleep(0.5)
 
 
-def _read_pickups(path: Path, jobs: int, started: Sequence[subprocess.Popen[bytes]],
-                  timeout: float = 60.0) -> list[float]:
+def _read_pickups(path: Path, jobs: int, pool: Pool, timeout: float = 60.0) -> list[float]:
     deadline = time.perf_counter() + timeout
     while True:
         lines = path.read_text().split() if path.exists() else []
         if len(lines) >= jobs:
             return [float(line) for line in lines[:jobs]]
-        _check_alive(started)
+        pool.check()
         if time.perf_counter() > deadline:
             raise TimeoutError(f"only {len(lines)} of {jobs} latency jobs ran")
         time.sleep(0.05)
