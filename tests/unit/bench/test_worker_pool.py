@@ -16,7 +16,7 @@ def test_a_worker_that_exits_is_reported_with_its_output() -> None:
 
 
 def test_workers_are_stopped_when_the_block_ends() -> None:
-    """Leaving the block stops every worker, even one that ignores nothing and sleeps."""
+    """Leaving the block stops every worker, even one still busy sleeping."""
     command = [sys.executable, "-c", "import time; time.sleep(60)"]
     with workers([command, command]) as pool:
         pool.check()
