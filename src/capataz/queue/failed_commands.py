@@ -25,7 +25,7 @@ def _when(timestamp: float) -> str:
 def _job_name(payload: str) -> str:
     try:
         data = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):  # failed payloads may be hostile
         return "?"
     name = data.get("job") if isinstance(data, dict) else None
     return name if isinstance(name, str) else "?"

@@ -286,3 +286,15 @@ def test_app_modules_load_from_the_working_directory(url, store, tmp_path, capsy
     store.push([NewJob("c1", "default", json.dumps({"uuid": "c1", "job": "cwd.hello"}), now)])
     assert main(["work", "--url", url, "-A", "cwd_jobs_for_test", "--once"]) == exitcodes.OK
     assert "DONE" in capsys.readouterr().out
+
+
+def test_failed_lists_hostile_payloads_without_breaking(url, store, capsys):
+    """queue:failed shows '?' for payloads that are not JSON or nest too deeply."""
+    now = time.time()
+    deep = '{"job": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    store.push([NewJob("deep", "default", deep, now), NewJob("junk", "default", "{x", now)])
+    for _ in range(2):
+        store.fail(store.claim(["default"], "w", 30).lease_token, "PayloadError: bad")
+    assert run(url, "queue:failed") == exitcodes.OK
+    rows = capsys.readouterr().out.splitlines()[1:]
+    assert [row.split()[4] for row in rows] == ["?", "?"]
