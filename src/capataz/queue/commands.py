@@ -177,6 +177,8 @@ def push(args: argparse.Namespace) -> int:
         arguments = json.loads(args.args)
     except ValueError as exc:
         raise UsageError(f"--args is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise UsageError("--args nests JSON too deeply") from None
     if not isinstance(arguments, list | dict):
         raise UsageError("--args must be a JSON list (positional) or object (keywords)")
     positional = arguments if isinstance(arguments, list) else []

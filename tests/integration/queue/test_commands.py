@@ -174,6 +174,8 @@ def test_push_a_job_by_name(url, store, capsys):
     assert run(url, "queue:push", "x", "--args", "{bad") == exitcodes.USAGE
     assert "--args is not valid JSON" in capsys.readouterr().err
     assert run(url, "queue:push", "x", "--args", "5") == exitcodes.USAGE
+    assert run(url, "queue:push", "x", "--args", "[" * 100_000 + "]" * 100_000) == 2
+    assert "nests JSON too deeply" in capsys.readouterr().err
 
 
 def test_push_checks_arguments_of_a_loaded_job(url, store, capsys, monkeypatch):
