@@ -54,9 +54,12 @@ def cell(side: SideResult, metric: Metric) -> str:
     if not values:
         return "-"
     summary = summarize(values)
-    if summary.runs == 1:
-        return fmt(summary.median)
-    return f"{fmt(summary.median)} [{fmt(summary.low)}, {fmt(summary.high)}]"
+    text = fmt(summary.median)
+    if summary.runs > 1:
+        text += f" [{fmt(summary.low)}, {fmt(summary.high)}]"
+    if side.failures:
+        text += f" ({len(side.failures)} run(s) failed: {side.failures[-1]})"
+    return text
 
 
 def ratio_cell(capataz: SideResult | None, peer: SideResult, metric: Metric) -> str:

@@ -29,6 +29,7 @@ class SideResult:
     samples: list[Sample] = field(default_factory=list)
     status: Status = Status.MEASURED
     reason: str = ""
+    failures: list[str] = field(default_factory=list)  # runs that raised; others still count
 
     def values(self, key: str) -> list[float]:
         return [sample[key] for sample in self.samples if key in sample]
@@ -69,7 +70,7 @@ def run_scenario(scenario: Scenario, settings: Settings, runs: int, log: Log = _
     for run_index in range(runs):
         for side in run_order(scenario.sides, run_index):
             result = results[side.label]
-            if result.status is not Status.MEASURED:
+            if result.status in {Status.NOT_BUILT, Status.UNAVAILABLE}:
                 continue  # a side that cannot run once will not run the next time either
             prefix = f"[{scenario.name}] run {run_index + 1}/{runs} {side.label}"
             os.environ[profiling.TAG_ENV] = f"{scenario.name}.{side.label}.run{run_index + 1}"
@@ -90,11 +91,16 @@ def _run_side(side: Side, settings: Settings, result: SideResult, prefix: str, l
         result.status, result.reason = Status.UNAVAILABLE, str(exc)
         log(f"{prefix}: n/a ({exc})")
     except Exception as exc:  # one broken side must not end the whole run
-        result.status, result.reason = Status.FAILED, f"{type(exc).__name__}: {exc}"
-        log(f"{prefix}: FAILED {result.reason}")
+        # A failed run is kept as such and the next run tries again: one flaky
+        # start must not hide a side, and every failure is shown in the report.
+        result.failures.append(f"{type(exc).__name__}: {exc}")
+        if not result.samples:
+            result.status, result.reason = Status.FAILED, result.failures[0]
+        log(f"{prefix}: FAILED {result.failures[-1]}")
         log(traceback.format_exc())
     else:
         result.samples.append(sample)
+        result.status, result.reason = Status.MEASURED, ""
         shown = ", ".join(f"{key}={value:.4g}" for key, value in sample.items())
         log(f"{prefix}: {shown}")
 

@@ -153,3 +153,23 @@ def test_side_results_keep_samples_per_metric() -> None:
     """Values of a metric are read from the samples that hold it."""
     side = SideResult("x", False, "", samples=[{"a": 1.0}, {"b": 2.0}, {"a": 3.0}])
     assert side.values("a") == [1.0, 3.0]
+
+
+def test_a_failed_run_is_retried_and_shown_beside_the_other_runs() -> None:
+    """One failed run does not drop a side: later runs count, the failure is reported."""
+    outcomes = iter([RuntimeError("worker exited 1"), 2.0, 4.0])
+
+    def flaky(settings: Settings) -> Sample:
+        outcome = next(outcomes)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return {"seconds": outcome}
+
+    result = _run(_scenario("sup.start.200", Side("capatazd", flaky, is_capataz=True),
+                            _constant(10.0)))
+    assert result.capataz is not None
+    assert result.capataz.status is Status.MEASURED
+    text = render(_info(), [result], evaluate_all([result]))
+    assert ("| capatazd | 3.00 [2.00, 4.00] (1 run(s) failed: RuntimeError: worker exited 1) |"
+            in text)
+    assert evaluate(TARGETS[0], [result]).detail == "0.3x supervisord"
