@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from capataz.queue.errors import PayloadError
@@ -42,10 +42,12 @@ class Payload:
     dispatched_at: float = 0.0
 
     def encode(self) -> str:
-        data = {k: v for k, v in asdict(self).items() if v is not None}
+        # Shallow on purpose: asdict() would deep-copy the arguments first.
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data = {k: v for k, v in data.items() if v is not None}
         try:
             return json.dumps(data, separators=(",", ":"), allow_nan=False)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, RecursionError) as exc:
             raise PayloadError(
                 f"the arguments of {self.job} are not JSON ({exc}); pass ids, strings, "
                 "numbers, lists and dicts, and load objects inside the job"

@@ -177,6 +177,10 @@ def test_dispatch_refuses_arguments_that_do_not_fit_or_are_not_json(store):
         one.dispatch(object())
     with pytest.raises(DispatchError, match="not JSON"):
         one.dispatch(float("nan"))
+    circular: list[object] = []
+    circular.append(circular)
+    with pytest.raises(DispatchError, match="not JSON"):
+        one.dispatch(circular)
     assert store.snapshot() == []
 
 
