@@ -69,7 +69,8 @@ def _sides(backend: str, action: str, jobs: Callable[[Settings], int]) -> tuple[
     def bind(queue: str) -> Callable[[Settings], Sample]:
         return lambda s: drive(queue, action, jobs(s))
 
-    capataz = Side(f"capataz-{backend}", bind(f"capataz-{backend}"), is_capataz=True)
+    capataz = Side(f"capataz-{backend}", bind(f"capataz-{backend}"), is_capataz=True,
+                   note="8 x capataz work --sleep 3" if action != "enqueue" else "")
     peers = tuple(Side(q, bind(q), note=PEER_NOTES.get(q, "")) for q in PEERS[backend])
     return (capataz, *peers)
 
@@ -85,7 +86,10 @@ def scenarios() -> list[Scenario]:
                 (Metric("single_per_s", "one by one", "jobs/s", Better.HIGHER),
                  Metric("bulk_per_s", "bulk", "jobs/s", Better.HIGHER)),
                 _sides(backend, "enqueue", lambda s: s.jobs), GROUP,
-                notes="`-` under bulk: the queue has no bulk enqueue API.",
+                notes="One by one: capataz `job.dispatch()`, RQ `enqueue`, Celery "
+                "`apply_async`, Dramatiq `send`, Huey's task call, arq `enqueue_job`, "
+                "procrastinate `defer`. Bulk: capataz `dispatch_many`, RQ `enqueue_many` in a "
+                "pipeline, procrastinate `batch_defer`; `-` means the queue has no bulk API.",
             ),
             Scenario(
                 f"queue.process.{backend}",
