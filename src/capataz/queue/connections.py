@@ -48,15 +48,24 @@ def _memory(rest: str, connection: str, clock: Clock | None) -> Backend:
 
 
 def _postgres(rest: str, connection: str, clock: Clock | None) -> Backend:
-    from capataz.queue.backends.postgres import PostgresBackend
-
+    try:
+        from capataz.queue.backends.postgres import PostgresBackend
+    except ImportError as exc:
+        raise QueueURLError(
+            f"postgresql:// needs psycopg 3 ({exc}); install it with: "
+            "pip install 'capataz[postgres]'"
+        ) from exc
     return PostgresBackend(f"postgresql://{rest}", clock, connection=connection)
 
 
 def _redis(scheme: str) -> Factory:
     def open_redis(rest: str, connection: str, clock: Clock | None) -> Backend:
-        from capataz.queue.backends.redis import RedisBackend
-
+        try:
+            from capataz.queue.backends.redis import RedisBackend
+        except ImportError as exc:
+            raise QueueURLError(
+                f"{scheme}:// needs redis-py ({exc}); install it with: pip install 'capataz[redis]'"
+            ) from exc
         return RedisBackend(f"{scheme}://{rest}", clock, connection=connection)
 
     return open_redis

@@ -334,3 +334,19 @@ def test_claim_batch_reserves_several_jobs_in_queue_order(store, backend):
     assert backend.claim_batch(["default"], "w", 30, 5) == []
     for reserved in batch:
         assert backend.complete(reserved.lease_token)
+
+
+# -- what a store must not change -------------------------------------------------------
+def test_payloads_and_errors_come_back_exactly_as_stored(backend):
+    """Payloads are stored verbatim (not parsed: a hostile one must reach the worker to fail
+    cleanly), whatever their characters or size; an exception text with a NUL byte is still
+    recorded, readable."""
+    odd = 'not json at all: ñandú 漢字 \\u0000 "quotes" ' + "x" * 1_000_000
+    backend.push([job("odd", payload=odd)])
+    reserved = backend.claim(["default"], "w", 30)
+    assert reserved.payload == odd
+    assert backend.fail(reserved.lease_token, "ValueError: before\x00after")
+    [failed] = backend.failed_jobs()
+    assert failed.payload == odd
+    assert failed.exception.startswith("ValueError: before")
+    assert failed.exception.endswith("after")

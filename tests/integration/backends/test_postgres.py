@@ -180,3 +180,11 @@ def test_urls_name_the_schema_and_bad_ones_are_refused(postgres_url):
         store.close()
     finally:
         drop_schema(postgres_url, schema)
+
+
+def test_a_payload_postgresql_cannot_store_is_refused_clearly(pg):
+    """A raw NUL character (which JSON never produces) is a DispatchError naming the job."""
+    _, store = pg
+    with pytest.raises(DispatchError, match="NUL"):
+        store.push([NewJob("nul", "default", "a\x00b", time.time())])
+    assert store.stats() == []

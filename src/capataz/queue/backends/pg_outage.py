@@ -12,6 +12,7 @@ reported once when it starts and once when it ends.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -39,6 +40,8 @@ class Outage:
         self._clock = clock
         #: Called when the link is back: drop other connections that died with the server.
         self._on_recovered = on_recovered
+        # The worker's thread and its heartbeat thread share one link.
+        self._lock = threading.Lock()
         self.down_since: float | None = None
         self.failures = 0
         self._next_try = 0.0
@@ -62,24 +65,28 @@ class Outage:
 
     def failed(self, error: BaseException) -> None:
         now = self._clock.monotonic()
-        if self.down_since is None:
-            self.down_since = now
+        with self._lock:
+            newly_down = self.down_since is None
+            if newly_down:
+                self.down_since = now
+            self.failures += 1
+            backoff = min(MAX_BACKOFF, FIRST_BACKOFF * 2 ** (self.failures - 1))
+            self._next_try = now + backoff
+        if newly_down:
             self._log.warning(
                 "lost the connection to %s (%s); reconnecting with backoff",
                 self.what, first_line(error),
             )
-        self.failures += 1
-        backoff = min(MAX_BACKOFF, FIRST_BACKOFF * 2 ** (self.failures - 1))
-        self._next_try = now + backoff
 
     def recovered(self) -> bool:
         """Mark the link up; True (and one log line) if it was down."""
-        if self.down_since is None:
-            return False
-        away = self._clock.monotonic() - self.down_since
+        with self._lock:
+            if self.down_since is None:
+                return False
+            away = self._clock.monotonic() - self.down_since
+            self.down_since = None
+            self.failures = 0
         self._log.warning("reconnected to %s after %.1fs", self.what, away)
-        self.down_since = None
-        self.failures = 0
         if self._on_recovered is not None:
             self._on_recovered()
         return True

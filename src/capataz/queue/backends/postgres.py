@@ -205,6 +205,12 @@ class PostgresBackend:
             )
 
     def _insert(self, conn: PgConnection, jobs: Sequence[NewJob]) -> list[str]:
+        for job in jobs:
+            if "\x00" in job.payload:
+                raise DispatchError(
+                    f"the payload of {job.uuid} holds a NUL character, which PostgreSQL text "
+                    "cannot store; JSON payloads escape it as \\u0000"
+                )
         now = self._clock.time()
         keys = [j.unique_key for j in jobs if j.unique_key is not None]
         if keys:
@@ -331,6 +337,9 @@ class PostgresBackend:
 
     def fail(self, lease_token: str, exception: str) -> bool:
         now = self._clock.time()
+        # PostgreSQL text cannot hold NUL; a job's error message can (a stray byte in an
+        # exception). Refusing it would leave the job failing forever, so escape it.
+        exception = exception.replace("\x00", "\\x00")
 
         def action(conn: PgConnection) -> bool:
             with conn.transaction():
