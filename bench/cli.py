@@ -15,7 +15,7 @@ from pathlib import Path
 from bench import machine, peers_env, profiling, report, runner, targets
 from bench.queues import servers
 from bench.registry import all_scenarios
-from bench.scenario import Scenario, Settings, select, split_patterns
+from bench.scenario import Scenario, Settings, keep_sides, select, split_patterns
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 PROFILES_DIR = RESULTS_DIR / "profiles"  # raw stacks; git-ignored, summarised in the results
@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--scenarios", action="append", default=[], metavar="GLOB",
                         help="run only scenarios matching these globs (comma-separated, "
                         "repeatable), e.g. 'sup.start.*,queue.*.redis'")
+    parser.add_argument("--sides", action="append", default=[], metavar="GLOB",
+                        help="run only the sides matching these globs, e.g. 'capataz*' with "
+                        "--profile (ratios need the peers)")
     parser.add_argument("--quick", action="store_true",
                         help="fewer processes, jobs and megabytes: a pass takes minutes")
     parser.add_argument("--runs", type=int, default=3,
@@ -67,12 +70,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings.quick_mode() if args.quick else Settings.full()
     try:
-        chosen = select(all_scenarios(), split_patterns(args.scenarios))
+        chosen = keep_sides(select(all_scenarios(), split_patterns(args.scenarios)),
+                            split_patterns(args.sides))
     except ValueError as exc:
         print(f"python -m bench: {exc}", file=sys.stderr)
         return USAGE_ERROR
     if args.runs < 1:
         print("python -m bench: --runs must be at least 1", file=sys.stderr)
+        return USAGE_ERROR
+    if not chosen:
+        print("python -m bench: no scenario has a side matching --sides", file=sys.stderr)
         return USAGE_ERROR
     if args.list:
         _list(chosen, settings)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 
@@ -111,3 +111,17 @@ def run_order(sides: Sequence[Side], run_index: int) -> list[Side]:
     shift = run_index % len(sides)
     return [*sides[shift:], *sides[:shift]]
 
+
+
+def keep_sides(scenarios: Sequence[Scenario], patterns: Iterable[str]) -> list[Scenario]:
+    """Scenarios with only the sides matching a glob; scenarios left with none are dropped."""
+    wanted = [p.strip() for p in patterns if p.strip()]
+    if not wanted:
+        return list(scenarios)
+    out = []
+    for scenario in scenarios:
+        sides = tuple(side for side in scenario.sides
+                      if any(fnmatch.fnmatchcase(side.label, p) for p in wanted))
+        if sides:
+            out.append(replace(scenario, sides=sides))
+    return out

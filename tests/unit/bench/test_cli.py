@@ -24,3 +24,14 @@ def test_runs_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
     """--runs 0 is refused before anything is installed or started."""
     assert main(["--runs", "0"]) == 2
     assert "--runs must be at least 1" in capsys.readouterr().err
+
+
+def test_sides_keep_only_matching_sides(capsys: pytest.CaptureFixture[str]) -> None:
+    """--sides narrows each scenario to the matching sides and drops those left empty."""
+    assert main(["--list", "--scenarios", "queue.process.*,ref.redis", "--sides", "capataz*"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in out] == [
+        "queue.process.sqlite", "queue.process.postgres", "queue.process.redis"]
+    assert out[2].endswith("[capataz-redis]")
+    assert main(["--list", "--sides", "nobody"]) == 2
+    assert "no scenario has a side matching --sides" in capsys.readouterr().err
