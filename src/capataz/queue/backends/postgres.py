@@ -265,11 +265,14 @@ class PostgresBackend:
             return []
         self._start_listening()
         now = self._clock.time()
+        def action(conn: PgConnection) -> list[ReservedJob]:
+            # Pipeline mode: the rescue and the first queue's claim travel together.
+            with conn.pipeline():
+                return self._claim_on(conn, queues, worker, now,
+                                      lease_expires_at=now + lease_seconds, limit=limit)
+
         try:
-            return self._use(
-                lambda conn: self._claim_on(conn, queues, worker, now,
-                                             lease_expires_at=now + lease_seconds, limit=limit)
-            )
+            return self._use(action)
         except StoreUnavailableError:
             return []
 
@@ -280,12 +283,13 @@ class PostgresBackend:
         now = self._clock.time()
 
         def action(conn: PgConnection) -> tuple[bool, ReservedJob | None]:
-            with conn.transaction():
-                done = conn.execute(self._q["complete_job"],
-                                    {"lease_token": lease_token}).rowcount == 1
+            # Pipeline mode: BEGIN, the delete, the rescue and the first queue's claim
+            # travel in one round trip, COMMIT in a second.
+            with conn.pipeline(), conn.transaction():
+                completed = conn.execute(self._q["complete_job"], {"lease_token": lease_token})
                 jobs = self._claim_on(conn, queues, worker, now,
-                                     lease_expires_at=now + lease_seconds, limit=1)
-            return done, (jobs[0] if jobs else None)
+                                      lease_expires_at=now + lease_seconds, limit=1)
+            return completed.rowcount == 1, (jobs[0] if jobs else None)
 
         try:
             return self._use(action)
