@@ -70,33 +70,39 @@ class Demo:
 
     # ------------------------------------------------------------------ the steps
     def run(self) -> int:
+        """0 when every receipt got through, 1 when time ran out, 130 when interrupted.
+
+        Ctrl-C (or SIGTERM: a container stop, ``timeout``) at any point stops what was
+        started; after the summary (``--keep-running``) it is the normal way to end.
+        """
         options = self.options
-        self.say(f"==> setting up {self.paths.home} (certificate, supervisor.conf, stores)")
-        programs = prepare(self.paths, self.simulator_port, self.mail_port)
-        self.say(f"==> capatazd -c {self.paths.config} -n")
-        self.stack = start_stack(programs, self.ready, self.say)
-        # A SIGTERM (a container stop, `timeout`) stops as cleanly as Ctrl-C.
         previous = signal.signal(signal.SIGTERM, _interrupt)
+        complete: bool | None = None  # None until the summary is printed
         try:
+            self.say(f"==> setting up {self.paths.home} (certificate, supervisor.conf, stores)")
+            programs = prepare(self.paths, self.simulator_port, self.mail_port)
+            self.say(f"==> capatazd -c {self.paths.config} -n")
+            self.stack = start_stack(programs, self.ready, self.say)
             batch = self.dispatch(options.receipts)
-            complete = self.watch(batch)
-            report = self.report()
-            self.summary(batch, complete, report)
+            finished = self.watch(batch)
+            self.summary(batch, finished, self.report())
+            complete = finished
             if options.keep_running:
                 self.say("\nStill running (--keep-running); press Ctrl-C to stop.")
                 while self.stack.alive():
                     time.sleep(1)
         except KeyboardInterrupt:
-            self.say("\n==> Ctrl-C: stopping the workers (each finishes its current job)")
-            return 130
-        else:
-            return 0 if complete else 1
+            if complete is None:
+                self.say("\n==> interrupted: stopping (each worker finishes its current job)")
+                return 130
         finally:
-            self.say("==> stopping capatazd" if self.stack.mode == "capatazd"
-                     else "==> stopping the subprocesses")  # fmt: skip
-            self.stack.stop()
+            if self.stack is not None:
+                self.say("==> stopping capatazd" if self.stack.mode == "capatazd"
+                         else "==> stopping the subprocesses")  # fmt: skip
+                self.stack.stop()
             CONNECTIONS.reset()
             signal.signal(signal.SIGTERM, previous)
+        return 0 if complete else 1
 
     def dispatch(self, count: int) -> Batch:
         read_timeout = float(programs_env(self.paths, "FACTURACION_SUNAT_READ_TIMEOUT") or 5)

@@ -172,12 +172,16 @@ def start_stack(
             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
     deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        if daemon.poll() is not None:
-            break
-        if ready():
-            return DaemonStack(daemon)
-        time.sleep(0.2)
+    try:
+        while time.monotonic() < deadline:
+            if daemon.poll() is not None:
+                break
+            if ready():
+                return DaemonStack(daemon)
+            time.sleep(0.2)
+    except BaseException:  # Ctrl-C while waiting: leave nothing running behind
+        DaemonStack(daemon).stop()
+        raise
     code = daemon.poll()
     _stop_process(daemon, 10)
     reason = f"exited with status {code}" if code is not None else f"was not ready in {wait:g}s"

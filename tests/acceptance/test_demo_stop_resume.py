@@ -1,0 +1,125 @@
+"""Stopping the main job, and starting the system again where it stopped.
+
+Ctrl-C in the middle of a batch stops capatazd and its programs cleanly (exit 130,
+nothing left running); capatazd started again with the same configuration, plus one
+``reanudar`` job, takes every receipt to its end from the stores on disk. With
+``--keep-running``, SIGTERM after the summary is the normal way out (exit 0).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from capataz.queue import CONNECTIONS
+from facturacion.billing import jobs
+from facturacion.billing.store import BillingStore
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _leftovers(marker: str) -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if marker in cmdline:
+                found.append(f"{entry.name}: {cmdline}")
+    return found
+
+
+def _demo(workdir: Path, *flags: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "capataz.demo", "--workdir", str(workdir), *flags],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+    )  # fmt: skip
+
+
+def _read_until(process: subprocess.Popen[str], text: str, seconds: float = 60) -> str:
+    assert process.stdout is not None
+    seen = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if text in line:
+            return "".join(seen)
+    raise AssertionError(f"{text!r} never appeared in:\n{''.join(seen)}")
+
+
+@pytest.fixture
+def daemon_cleanup() -> Iterator[list[subprocess.Popen[bytes]]]:
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(60)
+    CONNECTIONS.reset()
+
+
+def test_ctrl_c_stops_cleanly_and_a_restart_resumes(
+    tmp_path: Path, daemon_cleanup: list[subprocess.Popen[bytes]]
+) -> None:
+    """SIGINT mid-batch: exit 130, no process left. capatazd again + reanudar: all done."""
+    workdir = tmp_path / "demo"
+    with _demo(workdir, "--receipts", "30") as process:
+        _read_until(process, "==> dispatched")
+        time.sleep(2.0)
+        process.send_signal(signal.SIGINT)
+        assert process.stdout is not None
+        rest = process.stdout.read()
+        assert process.wait(90) == 130, rest
+    assert "interrupted: stopping" in rest
+    assert "==> stopping capatazd" in rest
+    assert not _leftovers(str(workdir))
+
+    with (workdir / "logs" / "restart.log").open("ab") as log:
+        daemon_cleanup.append(subprocess.Popen(
+            [str(Path(sys.executable).parent / "capatazd"), "-c", str(workdir / "supervisor.conf"),
+             "-n"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        ))  # fmt: skip
+    CONNECTIONS.use(f"sqlite://{workdir / 'data' / 'queue.sqlite3'}")
+    jobs.reanudar.dispatch()
+    store = BillingStore(workdir / "data" / "billing.sqlite3")
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            progress = store.progress()
+            if progress["final"] == 30 and progress["emails"] == progress["valid"]:
+                break
+            assert time.monotonic() < deadline, f"not resumed: {progress} {store.counts()}"
+            time.sleep(0.5)
+        for receipt in store.all():
+            assert receipt.cdr_path is not None
+            assert Path(receipt.cdr_path).exists()
+            assert (receipt.pdf_path is not None) == receipt.state.is_valid_receipt
+    finally:
+        store.close()
+
+
+def test_keep_running_ends_cleanly_on_sigterm(tmp_path: Path) -> None:
+    """After the summary the system stays up; SIGTERM then stops it with status 0."""
+    workdir = tmp_path / "demo"
+    with _demo(workdir, "--receipts", "2", "--keep-running") as process:
+        output = _read_until(process, "Still running")
+        assert "2/2 reached the state" in output
+        assert not process.poll()
+        process.send_signal(signal.SIGTERM)
+        assert process.stdout is not None
+        rest = process.stdout.read()
+        assert process.wait(90) == 0, rest
+    assert "==> stopping capatazd" in rest
+    assert not _leftovers(str(workdir))
