@@ -15,7 +15,10 @@ from facturacion.model import Comprobante
 @pytest.mark.parametrize(
     "receipt",
     [
-        samples.factura(), samples.factura_credito(), samples.boleta(), samples.nota_credito(),
+        samples.factura(),
+        samples.factura_credito(),
+        samples.boleta(),
+        samples.nota_credito(),
         samples.nota_debito(),
     ],
     ids=["factura", "factura-credito", "boleta", "nota-credito", "nota-debito"],
