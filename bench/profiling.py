@@ -13,6 +13,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ DIR_ENV = "BENCH_PROFILE_DIR"
 TAG_ENV = "BENCH_PROFILE_TAG"
 PY_SPY = Path(__file__).resolve().parent / ".venv" / "bin" / "py-spy"
 RATE = 200  # samples a second: enough for a hot path, little load on two cores
+ATTACH_SECONDS = 0.3
 
 
 def enabled() -> bool:
@@ -41,6 +43,7 @@ def sampling(pid: int, what: str) -> Iterator[None]:
          "--nonblocking", "--output", str(output)],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
+    time.sleep(ATTACH_SECONDS)  # py-spy needs a moment to attach; short phases would be missed
     try:
         yield
     finally:

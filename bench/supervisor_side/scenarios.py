@@ -34,7 +34,7 @@ def start_to_running(kind: KindFactory, count: int) -> Sample:
     with _tempdir() as tmp:
         config = conf.write(Path(tmp), [conf.Program("sleeper", SLEEPER, numprocs=count)])
         started = time.perf_counter()
-        with daemon.running(kind(), config, ready=False) as running:
+        with daemon.running(kind(), config, ready=False, sample_start=True) as running:
             daemon.wait_ready(running)
             daemon.wait_all_running(running, count)
             return {"seconds": time.perf_counter() - started}
@@ -47,12 +47,13 @@ def sigkill_to_running(kind: KindFactory, kills: int) -> Sample:
         with daemon.running(kind(), config) as running:
             info = daemon.wait_all_running(running, count)
             took = []
-            for i in range(kills):
-                # A random pause puts each kill at a random point of the daemon's loop:
-                # supervisord's reaction is 0 or 1 s depending on where its 1 s poll
-                # stands, so only the mean over random phases is a fair number.
-                time.sleep(random.uniform(0.0, 1.0))
-                took.append(_kill_one(running, info[i % count]))
+            with running.sampled():
+                for i in range(kills):
+                    # A random pause puts each kill at a random point of the daemon's
+                    # loop: supervisord reacts in 0 or 1 s depending on where its 1 s
+                    # poll stands, so only the mean over random phases is fair.
+                    time.sleep(random.uniform(0.0, 1.0))
+                    took.append(_kill_one(running, info[i % count]))
             return {"seconds": statistics.fmean(took)}
 
 
@@ -85,10 +86,11 @@ def info_latency(kind: KindFactory, count: int, calls: int) -> Sample:
         with daemon.running(kind(), config) as running:
             daemon.wait_all_running(running, count)
             took = []
-            for _ in range(calls):
-                started = time.perf_counter()
-                running.all_info()
-                took.append(time.perf_counter() - started)
+            with running.sampled():
+                for _ in range(calls):
+                    started = time.perf_counter()
+                    running.all_info()
+                    took.append(time.perf_counter() - started)
             return {"ms": statistics.median(took) * 1000}
 
 
@@ -97,9 +99,10 @@ def stop_all(kind: KindFactory, count: int) -> Sample:
         config = conf.write(Path(tmp), [conf.Program("sleeper", SLEEPER, numprocs=count)])
         with daemon.running(kind(), config) as running:
             daemon.wait_all_running(running, count)
-            started = time.perf_counter()
-            running.rpc.supervisor.stopAllProcesses()
-            return {"seconds": time.perf_counter() - started}
+            with running.sampled():
+                started = time.perf_counter()
+                running.rpc.supervisor.stopAllProcesses()
+                return {"seconds": time.perf_counter() - started}
 
 
 def idle(kind: KindFactory, count: int, window: float) -> Sample:
@@ -108,9 +111,10 @@ def idle(kind: KindFactory, count: int, window: float) -> Sample:
         with daemon.running(kind(), config) as running:
             daemon.wait_all_running(running, count)
             time.sleep(1.0)  # let start-up work settle before the quiet window
-            cpu_before = proc.cpu_seconds(running.pid)
-            time.sleep(window)
-            cpu = proc.cpu_seconds(running.pid) - cpu_before
+            with running.sampled():
+                cpu_before = proc.cpu_seconds(running.pid)
+                time.sleep(window)
+                cpu = proc.cpu_seconds(running.pid) - cpu_before
             return {"rss_mb": proc.rss_megabytes(running.pid),
                     "idle_cpu_pct": 100 * cpu / window}
 
@@ -125,12 +129,13 @@ def log_capture(kind: KindFactory, mode: str, writers: int, megabytes: int) -> S
                                autorestart=False, logfile=str(logfile))
         config = conf.write(Path(tmp), [program])
         with daemon.running(kind(), config) as running:
-            cpu_before = proc.cpu_seconds(running.pid)
-            started = time.perf_counter()
-            running.rpc.supervisor.startProcessGroup("writer", False)
-            _wait_size(logfile, each * writers, running)
-            elapsed = time.perf_counter() - started
-            cpu = proc.cpu_seconds(running.pid) - cpu_before
+            with running.sampled():
+                cpu_before = proc.cpu_seconds(running.pid)
+                started = time.perf_counter()
+                running.rpc.supervisor.startProcessGroup("writer", False)
+                _wait_size(logfile, each * writers, running)
+                elapsed = time.perf_counter() - started
+                cpu = proc.cpu_seconds(running.pid) - cpu_before
             written = logfile.stat().st_size / MEGABYTE
             return {"mb_per_s": written / elapsed, "cpu_s_per_mb": cpu / written}
 
