@@ -157,7 +157,7 @@ def test_a_connection_dropped_by_the_server_is_replaced_without_an_error(pg, pos
     reconnects at once and works."""
     _, store = pg
     store.push([new("before")])
-    pid = store._conn.info.backend_pid
+    pid = store._link.connection().info.backend_pid
     with psycopg.connect(postgres_url, autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
     assert [s.waiting for s in store.stats()] == [1]

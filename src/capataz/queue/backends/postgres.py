@@ -20,30 +20,26 @@ What it adds to the SQLite store's semantics (which it implements exactly):
 from __future__ import annotations
 
 import contextvars
-import logging
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg import sql
 
 from capataz.queue.backends.base import FailedJob, NewJob, QueueStats, ReservedJob
-from capataz.queue.backends.pg_outage import Outage, StoreUnavailableError, retry_link
+from capataz.queue.backends.pg_link import LOG, PgConnection, PgLink
+from capataz.queue.backends.pg_outage import StoreUnavailableError
 from capataz.queue.backends.pg_schema import Queries, migrate, parse_url
 from capataz.queue.clock import Clock, SystemClock
 from capataz.queue.errors import DispatchError, StoreError
 
 T = TypeVar("T")
-LOG = logging.getLogger("capataz.queue.postgres")
 #: How long complete/release/fail keep retrying through an outage before giving the
 #: job up to its lease (it then runs again: at least once, never lost).
 SETTLE_PATIENCE = 30.0
 #: How long opening the store waits for a server that is restarting (or not up yet).
 OPEN_PATIENCE = 10.0
 
-PgConnection = psycopg.Connection[Any]
 _ENLISTED: contextvars.ContextVar[PgConnection | None] = contextvars.ContextVar(
     "capataz_pg_enlisted", default=None
 )
@@ -73,14 +69,6 @@ def in_transaction(conn: PgConnection) -> Iterator[PgConnection]:
         _ENLISTED.reset(token)
 
 
-def _is_link_error(error: BaseException) -> bool:
-    """A lost or refused connection, or the server shutting down (not a deadlock, a bad query)."""
-    if not isinstance(error, psycopg.OperationalError):
-        return False
-    state = error.sqlstate
-    return state is None or state.startswith(("08", "57P"))
-
-
 class PostgresBackend:
     """A job store in one schema of a PostgreSQL database."""
 
@@ -91,15 +79,11 @@ class PostgresBackend:
         self.schema = self.target.schema
         self._q = Queries(self.schema)
         self._clock = clock or SystemClock()
-        self._lock = threading.RLock()
-        self._conn: PgConnection | None = None
-        self._listener: PgConnection | None = None
+        self._link = PgLink(self.target, self._clock)
+        self._outage = self._link.outage
         self._markers: dict[str, float] | None = None
-        self._outage = Outage(self.target.where, LOG, self._clock, self._drop_listener)
         try:
-            self._dbname = retry_link(
-                self._open, _is_link_error, self._outage, self._clock, OPEN_PATIENCE
-            )
+            self._dbname = self._link.retry(self._open, OPEN_PATIENCE)
         except StoreError as exc:
             self.close()
             if not isinstance(exc, StoreUnavailableError):
@@ -116,54 +100,17 @@ class PostgresBackend:
     def __repr__(self) -> str:
         return f"<PostgresBackend {self.target.where} schema={self.schema}>"
 
-    # -- the link -----------------------------------------------------------
     def _open(self) -> str:
         try:
-            conn = self._connection()
+            conn = self._link.connection()
             migrate(conn, self.target, self._q)
         except psycopg.OperationalError:
-            self._drop()
+            self._link.drop()
             raise
         return conn.info.dbname
 
-    def _connection(self) -> PgConnection:
-        if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self.target.conninfo, autocommit=True)
-        return self._conn
-
-    def _drop(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
     def _use(self, action: Callable[[PgConnection], T], *, patience: float = 0.0) -> T:
-        """Run ``action`` on the command connection, riding out a broken link.
-
-        A connection found broken is replaced at once (the server restarted since
-        it was last used); a server still away is retried with backoff for up to
-        ``patience`` seconds, then :class:`StoreUnavailableError`.
-        """
-        def attempt() -> T:
-            with self._lock:
-                fresh = self._conn is None or self._conn.closed
-                conn = self._connection()
-                try:
-                    return action(conn)
-                except psycopg.OperationalError:
-                    if not conn.broken:
-                        raise
-                    self._drop()
-                    if fresh:
-                        raise
-                # A stale connection from before a server restart: one more go, now.
-                return action(self._connection())
-
-        try:
-            return retry_link(attempt, _is_link_error, self._outage, self._clock, patience)
-        except StoreUnavailableError:
-            raise
-        except psycopg.Error as exc:
-            raise StoreError(f"the queue store in {self.target.where} failed: {exc}") from exc
+        return self._link.use(action, patience=patience)
 
     def _run(self, name: str, params: dict[str, Any] | None = None, *,
              patience: float = 0.0) -> list[tuple[Any, ...]]:
@@ -263,7 +210,7 @@ class PostgresBackend:
         """
         if not self._outage.may_try():
             return []
-        self._start_listening()
+        self._link.start_listening()
         now = self._clock.time()
         def action(conn: PgConnection) -> list[ReservedJob]:
             # Pipeline mode: the rescue and the first queue's claim travel together.
@@ -279,7 +226,7 @@ class PostgresBackend:
     def complete_and_claim(self, lease_token: str, queues: Sequence[str], worker: str,
                            lease_seconds: float) -> tuple[bool, ReservedJob | None]:
         """Complete a job and reserve the next in one transaction (one commit, not two)."""
-        self._start_listening()
+        self._link.start_listening()
         now = self._clock.time()
 
         def action(conn: PgConnection) -> tuple[bool, ReservedJob | None]:
@@ -362,49 +309,9 @@ class PostgresBackend:
         return self._settle(action)
 
     # -- waking up ----------------------------------------------------------
-    def _start_listening(self) -> PgConnection | None:
-        """LISTEN before the first claim, so no NOTIFY falls between claim and wait."""
-        if self._listener is not None and not self._listener.closed:
-            return self._listener
-        try:
-            listener = psycopg.connect(self.target.conninfo, autocommit=True)
-            listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.target.channel)))
-        except psycopg.OperationalError as exc:
-            self._outage.failed(exc)
-            return None
-        self._listener = listener
-        return listener
-
     def wait(self, timeout: float) -> bool:
         """Block until a NOTIFY (a job became available, a marker changed) or ``timeout``."""
-        if self._outage.down:
-            self._clock.sleep(min(max(0.0, timeout), self._outage.seconds_to_next_try()))
-            if not self._outage.may_try():
-                return False
-            try:
-                self._use(lambda conn: conn.execute("SELECT 1"))
-            except StoreUnavailableError:
-                return False
-            # Back: whatever was dispatched meanwhile is waiting, so claim now.
-            return self._start_listening() is not None
-        listener = self._start_listening()
-        if listener is None:
-            return False
-        try:
-            woken = any(True for _ in listener.notifies(timeout=max(0.0, timeout), stop_after=1))
-            if woken:  # one wake-up covers every notification already queued
-                for _ in listener.notifies(timeout=0.0):
-                    pass
-        except psycopg.OperationalError as exc:
-            self._drop_listener()
-            self._outage.failed(exc)
-            return False
-        return woken
-
-    def _drop_listener(self) -> None:
-        if self._listener is not None:
-            self._listener.close()
-            self._listener = None
+        return self._link.wait(timeout)
 
     # -- failed jobs --------------------------------------------------------
     def failed_jobs(self, after_id: int = 0, limit: int | None = None) -> list[FailedJob]:
@@ -460,9 +367,7 @@ class PostgresBackend:
         return self._count("delete_marker", {"name": name}) == 1
 
     def close(self) -> None:
-        with self._lock:
-            self._drop()
-            self._drop_listener()
+        self._link.close()
 
 
 __all__ = ["PostgresBackend", "in_transaction"]
