@@ -11,8 +11,9 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from bench import machine, peers_env, profiling, report, runner, targets
+from bench import history, machine, peers_env, profiling, report, runner, targets
 from bench.queues import servers
 from bench.registry import all_scenarios
 from bench.scenario import Scenario, Settings, keep_sides, select, split_patterns
@@ -43,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--profile", action="store_true",
                         help="sample capataz's processes with py-spy and add their hottest "
                         "functions to the results (timings then include the sampling)")
+    parser.add_argument("--compare", type=Path, metavar="JSON",
+                        help="add capataz's before/after medians against an earlier run's "
+                        ".json (written beside each results .md)")
     parser.add_argument("--no-install", action="store_true",
                         help="use bench/.venv as it is, without checking the pinned peers")
     return parser
@@ -66,6 +70,23 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _write_results(output: Path, info: report.RunInfo, results: list[runner.ScenarioResult],
+                   *, before: dict[str, Any] | None, before_path: Path | None,
+                   profile_dir: Path | None) -> None:
+    """The Markdown report (plus before/after and profiles if asked), its JSON twin."""
+    verdicts = targets.evaluate_all(results)
+    text = report.render(info, results, verdicts)
+    if before is not None and before_path is not None:
+        text += "\n" + history.compare_section(before, before_path.name, results)
+    if profile_dir is not None:
+        text += "\n" + profiling.report(profile_dir.relative_to(peers_env.REPO_ROOT))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text)
+    output.with_suffix(".json").write_text(history.to_json(info, results))
+    print(report.targets_table(verdicts))
+    print(f"\nresults written to {output}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings.quick_mode() if args.quick else Settings.full()
@@ -84,6 +105,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.list:
         _list(chosen, settings)
         return 0
+    before = None
+    if args.compare is not None:
+        try:
+            before = history.load(args.compare)
+        except history.HistoryError as exc:
+            print(f"python -m bench: {exc}", file=sys.stderr)
+            return USAGE_ERROR
     if not args.no_install:
         try:
             peers_env.ensure(_log)
@@ -103,7 +131,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         results = runner.run_all(chosen, settings, args.runs, _log)
     finally:
         servers.cleanup()
-    verdicts = targets.evaluate_all(results)
     info = report.RunInfo(
         date=now.strftime("%Y-%m-%d %H:%M UTC"),
         command="python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:]),
@@ -113,12 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         machine=facts,
         versions=peers_env.versions(),
     )
-    text = report.render(info, results, verdicts)
-    if args.profile:
-        text += "\n" + profiling.report(profile_dir.relative_to(peers_env.REPO_ROOT))
     output = args.output or RESULTS_DIR / f"{stamp}{'-profiled' if args.profile else ''}.md"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text)
-    print(report.targets_table(verdicts))
-    print(f"\nresults written to {output}")
+    _write_results(output, info, results, before=before, before_path=args.compare,
+                   profile_dir=profile_dir if args.profile else None)
     return 0

@@ -1,5 +1,7 @@
 """Rendering results: cells, ratios, the not-built state and the targets verdicts."""
 
+from collections.abc import Iterator
+
 import pytest
 from bench.report import RunInfo, fmt, render, table, targets_table
 from bench.runner import ScenarioResult, SideResult, Status, run_scenario
@@ -157,7 +159,7 @@ def test_side_results_keep_samples_per_metric() -> None:
 
 def test_a_failed_run_is_retried_and_shown_beside_the_other_runs() -> None:
     """One failed run does not drop a side: later runs count, the failure is reported."""
-    outcomes = iter([RuntimeError("worker exited 1"), 2.0, 4.0])
+    outcomes: Iterator[Exception | float] = iter([RuntimeError("worker exited 1"), 2.0, 4.0])
 
     def flaky(settings: Settings) -> Sample:
         outcome = next(outcomes)
