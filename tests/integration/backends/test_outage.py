@@ -6,12 +6,18 @@ so backoff and patience pass without sleeping.
 
 from __future__ import annotations
 
+import itertools
 import logging
 
 import pytest
 
 from capataz.queue.backends.base import NewJob
-from capataz.queue.backends.pg_outage import StoreUnavailableError
+from capataz.queue.backends.pg_outage import (
+    MAX_BACKOFF,
+    Outage,
+    StoreUnavailableError,
+    retry_link,
+)
 from capataz.queue.clock import FakeClock
 from capataz.queue.connections import open_backend
 from capataz.queue.errors import StoreError
@@ -68,3 +74,65 @@ def test_a_store_opened_while_its_server_is_down_fails_clearly(restartable):
     restartable.stop()
     with pytest.raises(StoreError, match="cannot open the queue store"):
         open_backend(restartable.url, clock=FakeClock())
+
+
+# -- the outage bookkeeping itself, on a fake clock ----------------------------------------
+class LinkDownError(ConnectionError):
+    pass
+
+
+def test_retry_link_backs_off_then_gives_up_with_a_clear_error(caplog):
+    """Link errors are retried with doubling waits until the patience runs out, then become
+    StoreUnavailableError; the outage is logged once however many attempts fail."""
+    clock = FakeClock()
+    outage = Outage("the test server", logging.getLogger("capataz.queue.test"), clock)
+    calls = []
+
+    def attempt() -> None:
+        calls.append(clock.monotonic())
+        raise LinkDownError("connection refused")
+
+    with caplog.at_level(logging.WARNING, logger="capataz.queue.test"), pytest.raises(
+        StoreUnavailableError, match="the test server cannot be reached"
+    ):
+        retry_link(attempt, lambda e: isinstance(e, LinkDownError), outage, clock, patience=2.0)
+    gaps = [round(b - a, 2) for a, b in itertools.pairwise(calls)]
+    assert gaps == [0.1, 0.2, 0.4, 0.8]
+    assert caplog.text.count("lost the connection") == 1
+    assert "down (5 failures)" in repr(outage)
+
+
+def test_other_errors_are_not_retried_and_recovery_is_reported_once(caplog):
+    """A non-link error is raised at once; the first success after an outage logs one line
+    and calls the recovery hook (which drops the connections that died with the server)."""
+    clock = FakeClock()
+    recovered = []
+    outage = Outage("srv", logging.getLogger("capataz.queue.test"), clock,
+                    lambda: recovered.append(True))
+
+    def broken_query() -> None:
+        raise ValueError("syntax error")
+
+    with pytest.raises(ValueError, match="syntax"):
+        retry_link(broken_query, lambda e: isinstance(e, LinkDownError), outage, clock, 5.0)
+    assert not outage.down
+    outage.failed(LinkDownError(""))
+    assert outage.down
+    assert not outage.may_try()
+    clock.advance(0.1)
+    assert outage.may_try()
+    with caplog.at_level(logging.WARNING, logger="capataz.queue.test"):
+        assert retry_link(lambda: 42, lambda e: True, outage, clock, 0.0) == 42
+        assert outage.recovered() is False
+    assert recovered == [True]
+    assert caplog.text.count("reconnected to srv after 0.1s") == 1
+    assert repr(outage) == "<Outage srv up>"
+
+
+def test_backoff_stops_growing_at_its_ceiling():
+    """However long the outage, attempts stay at most MAX_BACKOFF apart."""
+    clock = FakeClock()
+    outage = Outage("srv", logging.getLogger("capataz.queue.test"), clock)
+    for _ in range(20):
+        outage.failed(LinkDownError("down"))
+    assert outage.seconds_to_next_try() == MAX_BACKOFF
