@@ -88,9 +88,8 @@ class Affectation:
     summary_instruction: str  # sac:BillingPayment/InstructionID in a resumen diario
 
 
-# Every code SUNAT defines, so a code read back from a document is always known. The
-# free ("gratuito"/"retiro") codes are listed for readers; the builders refuse them
-# for now (see ``SUPPORTED_AFFECTATIONS``).
+# Every code SUNAT defines, so a code read back from a document is always known.
+# IVAP (17) is listed for readers; the builders refuse it (see ``SUPPORTED_AFFECTATIONS``).
 AFFECTATIONS: Final[dict[str, Affectation]] = {
     "10": Affectation("10", IGV, charges_igv=True, free=False, summary_instruction="01"),
     **{
@@ -108,9 +107,8 @@ AFFECTATIONS: Final[dict[str, Affectation]] = {
     "40": Affectation("40", EXPORTACION, charges_igv=False, free=False, summary_instruction="04"),
 }
 
-# Paid lines only: gravado, exonerado, inafecto, exportación. IVAP (17) and free lines
-# need price and total rules of their own that are not built yet.
-SUPPORTED_AFFECTATIONS: Final = frozenset({"10", "20", "30", "40"})
+# Everything but IVAP (17), whose rice-only tax needs rules of its own.
+SUPPORTED_AFFECTATIONS: Final = frozenset(AFFECTATIONS) - {"17"}
 
 # Catálogo 09: reasons for a nota de crédito.
 CREDIT_NOTE_REASONS: Final[dict[str, str]] = {
@@ -151,6 +149,12 @@ COMMON_UNITS: Final = frozenset({"NIU", "ZZ", "KGM", "LTR", "MTR", "BX", "HUR", 
 
 # Catálogo 52: legend codes.
 LEGEND_AMOUNT_IN_WORDS: Final = "1000"
+LEGEND_FREE_TRANSFER: Final = "1002"
+FREE_TRANSFER_TEXT: Final = "TRANSFERENCIA GRATUITA DE UN BIEN Y/O SERVICIO PRESTADO GRATUITAMENTE"
+
+# Catálogo 16: what PricingReference's price is.
+PRICE_WITH_TAX: Final = "01"  # precio unitario, taxes included
+REFERENCE_VALUE: Final = "02"  # valor referencial of a free (non-onerous) item
 
 # Boletas above this total must identify the buyer (RS 185-2015, art. 4).
 BOLETA_ANONYMOUS_LIMIT: Final = Decimal(700)

@@ -20,6 +20,7 @@ from facturacion.catalogs import (
     CREDIT_NOTE_REASONS,
     CURRENCIES,
     DEBIT_NOTE_REASONS,
+    GRATUITO,
     IGV_RATE,
     SUPPORTED_AFFECTATIONS,
     DocumentType,
@@ -92,8 +93,7 @@ class Line:
         if self.affectation not in SUPPORTED_AFFECTATIONS:
             raise InvalidDocumentError(
                 f"{prefix}.affectation",
-                f"code {self.affectation} (free or IVAP lines) is not supported yet; "
-                "use 10, 20, 30 or 40",
+                "IVAP lines (17) are not supported yet",
             )
 
     @property
@@ -101,8 +101,13 @@ class Line:
         return AFFECTATIONS[self.affectation].tributo
 
     @property
+    def free(self) -> bool:
+        """A free transfer (retiro, bonificación, muestra); ``unit_value`` is its reference."""
+        return AFFECTATIONS[self.affectation].free
+
+    @property
     def base(self) -> Decimal:
-        """Valor de venta of the line, without tax, rounded to cents."""
+        """Valor de venta of the line (reference value if free), without tax, in cents."""
         return money(self.quantity * self.unit_value)
 
     @property
@@ -115,10 +120,15 @@ class Line:
 
     @property
     def unit_price(self) -> Decimal:
-        """Precio unitario with tax: the value printed for the buyer (PriceTypeCode 01)."""
-        if AFFECTATIONS[self.affectation].charges_igv:
+        """PricingReference's price: with tax (type 01), or a free item's reference value (02)."""
+        if AFFECTATIONS[self.affectation].charges_igv and not self.free:
             return self.unit_value * (1 + IGV_RATE)
         return self.unit_value
+
+    @property
+    def charged_unit_value(self) -> Decimal:
+        """``cac:Price``: what the buyer pays per unit before tax (nothing for a free item)."""
+        return Decimal(0) if self.free else self.unit_value
 
 
 @dataclass(frozen=True)
@@ -220,11 +230,19 @@ class Comprobante:
 
     @cached_property
     def line_extension(self) -> Decimal:
-        return money(sum((line.base for line in self.lines), Decimal(0)))
+        """Total valor de venta: paid lines only (free items are not sold)."""
+        return money(sum((line.base for line in self.lines if not line.free), Decimal(0)))
 
     @cached_property
     def tax_total(self) -> Decimal:
-        return money(sum((s.tax for s in self.subtotals), Decimal(0)))
+        """Taxes charged: the IGV computed on free items (9996) is not charged to the buyer."""
+        return money(
+            sum((s.tax for s in self.subtotals if s.tributo.code != GRATUITO.code), Decimal(0))
+        )
+
+    @property
+    def has_free_items(self) -> bool:
+        return any(line.free for line in self.lines)
 
     @property
     def payable(self) -> Decimal:

@@ -58,6 +58,18 @@ def factura(
     )
 
 
+def factura_con_obsequio(number: int = 3) -> Comprobante:
+    """A sale with a free sample (retiro gravado, 13) and a free book (exonerado, 21)."""
+    return factura(
+        number,
+        lines=(
+            Line("Impresora láser", Decimal(1), Decimal("850.00"), product_code="IMP-01"),
+            Line("Tóner de muestra (obsequio)", Decimal(2), Decimal("120.00"), affectation="13"),
+            Line("Manual impreso (obsequio)", Decimal(1), Decimal("30.00"), affectation="21"),
+        ),
+    )
+
+
 def factura_credito(number: int = 2) -> Comprobante:
     base = factura(number)
     return Comprobante(

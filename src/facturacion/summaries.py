@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from facturacion import validation as check
-from facturacion.catalogs import IGV, DocumentType, SummaryCondition
+from facturacion.catalogs import GRATUITO, IGV, DocumentType, SummaryCondition
 from facturacion.errors import InvalidDocumentError
 from facturacion.model import Comprobante, Customer, Issuer, NoteReference
 
@@ -30,6 +30,7 @@ class SummaryLine:
     exonerado: Decimal
     inafecto: Decimal
     igv: Decimal
+    gratuito: Decimal = Decimal("0.00")
     reference: NoteReference | None = None
 
     @classmethod
@@ -49,6 +50,7 @@ class SummaryLine:
             exonerado=document.taxable_by("9997"),
             inafecto=document.taxable_by("9998"),
             igv=document.tax_total,
+            gratuito=document.taxable_by(GRATUITO.code),
             reference=document.reference,
         )
 

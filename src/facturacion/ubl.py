@@ -11,7 +11,16 @@ from typing import Final
 from lxml import etree
 
 from facturacion.amounts import amount_in_words, unit_text
-from facturacion.catalogs import AFFECTATIONS, IGV_PERCENT, LEGEND_AMOUNT_IN_WORDS, DocumentType
+from facturacion.catalogs import (
+    AFFECTATIONS,
+    FREE_TRANSFER_TEXT,
+    IGV_PERCENT,
+    LEGEND_AMOUNT_IN_WORDS,
+    LEGEND_FREE_TRANSFER,
+    PRICE_WITH_TAX,
+    REFERENCE_VALUE,
+    DocumentType,
+)
 from facturacion.model import Comprobante, Line, NoteReference
 from facturacion.xmlbuild import (
     amount,
@@ -57,6 +66,8 @@ def build_comprobante(document: Comprobante) -> bytes:
         )
     legend = amount_in_words(document.payable, currency)
     sub(xml, "cbc:Note", legend, languageLocaleID=LEGEND_AMOUNT_IN_WORDS)
+    if document.has_free_items:
+        sub(xml, "cbc:Note", FREE_TRANSFER_TEXT, languageLocaleID=LEGEND_FREE_TRANSFER)
     sub(xml, "cbc:DocumentCurrencyCode", currency)
     if document.reference is not None:
         _note_reference(xml, document.reference)
@@ -142,7 +153,7 @@ def _line(
     amount(node, "cbc:LineExtensionAmount", line.base, currency)
     pricing = sub(sub(node, "cac:PricingReference"), "cac:AlternativeConditionPrice")
     sub(pricing, "cbc:PriceAmount", unit_text(line.unit_price), currencyID=currency)
-    sub(pricing, "cbc:PriceTypeCode", "01")
+    sub(pricing, "cbc:PriceTypeCode", REFERENCE_VALUE if line.free else PRICE_WITH_TAX)
     tax = sub(node, "cac:TaxTotal")
     amount(tax, "cbc:TaxAmount", line.igv, currency)
     subtotal = sub(tax, "cac:TaxSubtotal")
@@ -157,7 +168,8 @@ def _line(
     sub(item, "cbc:Description", line.description)
     if line.product_code:
         sub(sub(item, "cac:SellersItemIdentification"), "cbc:ID", line.product_code)
-    sub(sub(node, "cac:Price"), "cbc:PriceAmount", unit_text(line.unit_value), currencyID=currency)
+    price = unit_text(line.charged_unit_value)
+    sub(sub(node, "cac:Price"), "cbc:PriceAmount", price, currencyID=currency)
 
 
 def render(document: object) -> bytes:

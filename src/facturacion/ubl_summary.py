@@ -23,7 +23,12 @@ _SUMMARY: Final = "urn:sunat:names:specification:ubl:peru:schema:xsd:SummaryDocu
 _VOIDED: Final = "urn:sunat:names:specification:ubl:peru:schema:xsd:VoidedDocuments-1"
 
 # sac:BillingPayment/cbc:InstructionID per operation class (RC customization 1.1).
-_PAYMENT_INSTRUCTIONS: Final = (("gravado", "01"), ("exonerado", "02"), ("inafecto", "03"))
+_PAYMENT_INSTRUCTIONS: Final = (
+    ("gravado", "01"),
+    ("exonerado", "02"),
+    ("inafecto", "03"),
+    ("gratuito", "05"),
+)
 
 
 def build_daily_summary(summary: DailySummary) -> bytes:

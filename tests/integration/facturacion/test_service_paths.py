@@ -51,11 +51,12 @@ def sends(simulator: RunningSimulator, operation: str = "sendBill") -> int:
     [
         samples.factura(),
         samples.factura_credito(),
+        samples.factura_con_obsequio(),
         samples.boleta(),
         samples.nota_credito(),
         samples.nota_debito(),
     ],
-    ids=["factura", "factura-credito", "boleta", "nota-credito", "nota-debito"],
+    ids=["factura", "factura-credito", "factura-obsequio", "boleta", "nota-credito", "nota-debito"],
 )
 def test_accepted_documents_store_the_cdr(simulator, store, signer, document) -> None:
     """Every bill type is accepted; the CDR zip is stored as received; a resend does nothing."""

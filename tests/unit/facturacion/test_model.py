@@ -74,7 +74,7 @@ def test_export_factura_may_go_to_a_foreign_customer() -> None:
         (Line("  ", Decimal(1), Decimal(10)), "lines[1].description"),
         (Line("Mouse", Decimal(1), Decimal(10), unit_code="unidad"), "lines[1].unit_code"),
         (Line("Mouse", Decimal(1), Decimal(10), affectation="99"), "lines[1].affectation"),
-        (Line("Muestra", Decimal(1), Decimal(10), affectation="21"), "lines[1].affectation"),
+        (Line("Arroz pilado", Decimal(1), Decimal(10), affectation="17"), "lines[1].affectation"),
     ],
 )
 def test_bad_lines_are_refused_naming_the_field(line: Line, field: str) -> None:

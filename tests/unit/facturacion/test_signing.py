@@ -21,6 +21,7 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 DOCUMENTS: dict[str, Callable[[], object]] = {
     "factura": samples.factura,
     "factura-credito": samples.factura_credito,
+    "factura-obsequio": samples.factura_con_obsequio,
     "boleta": samples.boleta,
     "nota-credito": samples.nota_credito,
     "nota-debito": samples.nota_debito,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+from decimal import Decimal
+
 from lxml import etree
 
 from facturacion import samples, ubl
+from facturacion.summaries import SummaryLine
 from facturacion.xmlbuild import PREFIXES
 
 NS = {**PREFIXES, "inv": "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"}
@@ -151,3 +155,43 @@ def test_render_refuses_foreign_objects() -> None:
 
     with pytest.raises(TypeError, match="Comprobante"):
         ubl.render("F001-1")
+
+
+def test_free_items_are_referenced_not_charged() -> None:
+    """Free lines: reference value with PriceTypeCode 02, price 0, tax scheme 9996 (GRA);
+    their value and IGV stay out of the totals the buyer pays; legend 1002 is added."""
+    document = samples.factura_con_obsequio()
+    assert document.line_extension == Decimal("850.00")
+    assert document.tax_total == Decimal("153.00")
+    assert document.payable == Decimal("1003.00")
+    doc = parse(ubl.build_comprobante(document))
+    assert texts(doc, "cbc:Note/@languageLocaleID") == ["1000", "1002"]
+    assert texts(doc, "cac:TaxTotal/cbc:TaxAmount") == ["153.00"]
+    subtotals = doc.xpath("cac:TaxTotal/cac:TaxSubtotal", namespaces=NS)
+    assert [texts(s, ".//cac:TaxScheme/cbc:ID")[0] for s in subtotals] == ["1000", "9996"]
+    assert texts(subtotals[1], "cbc:TaxableAmount") == ["270.00"]
+    assert texts(subtotals[1], "cbc:TaxAmount") == ["43.20"]
+    assert texts(doc, "cac:LegalMonetaryTotal/cbc:LineExtensionAmount") == ["850.00"]
+    assert texts(doc, "cac:LegalMonetaryTotal/cbc:PayableAmount") == ["1003.00"]
+    _, toner, manual = doc.xpath("cac:InvoiceLine", namespaces=NS)
+    assert texts(toner, ".//cbc:PriceTypeCode") == ["02"]
+    assert texts(toner, "cac:PricingReference//cbc:PriceAmount") == ["120.00"]
+    assert texts(toner, "cac:Price/cbc:PriceAmount") == ["0.00"]
+    assert texts(toner, "cbc:LineExtensionAmount") == ["240.00"]
+    assert texts(toner, "cac:TaxTotal/cbc:TaxAmount") == ["43.20"]
+    assert texts(toner, ".//cbc:Percent") == ["18.00"]
+    assert texts(toner, ".//cac:TaxScheme/cbc:Name") == ["GRA"]
+    assert texts(manual, ".//cbc:TaxExemptionReasonCode") == ["21"]
+    assert texts(manual, "cac:TaxTotal/cbc:TaxAmount") == ["0.00"]
+    assert texts(manual, ".//cbc:Percent") == ["0.00"]
+
+
+def test_summary_reports_free_values_as_instruction_05() -> None:
+    """A boleta with a free item reports its reference value as BillingPayment 05."""
+    boleta = samples.boleta()
+    line = samples.Line("Llavero (obsequio)", Decimal(1), Decimal("5.00"), affectation="15")
+    with_gift = dataclasses.replace(boleta, lines=(*boleta.lines, line))
+    summary = dataclasses.replace(samples.resumen_diario(), lines=(SummaryLine.of(with_gift),))
+    doc = parse(ubl.render(summary))
+    assert texts(doc, "//sac:BillingPayment/cbc:InstructionID") == ["01", "05"]
+    assert texts(doc, "//sac:BillingPayment/cbc:PaidAmount") == ["55.57", "5.00"]
