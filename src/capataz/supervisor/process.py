@@ -78,6 +78,8 @@ class Process:
         self.exitstatus: int | None = None
         self.spawnerr: str | None = None
         self.killing = False
+        #: This spawn got to RUNNING (it may have exited since): a started start.
+        self.reached_running = False
         self.stdin: StdinPipe | None = None
         self._timer: Timer | None = None
         self._group_timer: Timer | None = None
@@ -142,6 +144,7 @@ class Process:
         self.spawnerr = None
         self.exitstatus = None
         self.killing = False
+        self.reached_running = False
         self._transition(S.STARTING)
         try:
             child = self._spawner.spawn(self._prepare(self.config))
@@ -155,13 +158,17 @@ class Process:
         if self._on_spawned is not None:
             self._on_spawned(self, child)
         log.info("spawned: %r with pid %d", self.name, self.pid)
-        self._schedule(self.config.startsecs, self._started)
+        if self.config.startsecs <= 0:
+            self._started()  # as Supervisor's startProcess: RUNNING before it answers
+        else:
+            self._schedule(self.config.startsecs, self._started)
         return self.pid
 
     def _started(self) -> None:
         self._timer = None
         if self.state is S.STARTING:
             self.backoff = 0
+            self.reached_running = True
             self._transition(S.RUNNING)
             log.info(
                 "success: %s entered RUNNING state, process has stayed up for > than %d "
@@ -222,6 +229,7 @@ class Process:
             self.backoff = 0
             self.exitstatus = exitstatus
             if self.state is S.STARTING:
+                self.reached_running = True
                 self._transition(S.RUNNING, pid=pid)
             if expected:
                 log.info("exited: %s (%s; expected)", self.name, how)

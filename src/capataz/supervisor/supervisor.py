@@ -233,7 +233,7 @@ class Supervisor:
         process.spawn()
         if process.spawnerr:
             raise SpawnError(f"{namespec}: {process.spawnerr}")
-        while wait and process.state is not S.RUNNING:
+        while wait and not process.reached_running:
             if process.spawnerr:
                 raise SpawnError(f"{namespec}: {process.spawnerr}")
             if process.state is not S.STARTING:

@@ -463,3 +463,23 @@ def test_changes_refused_unless_running() -> None:
 def test_unknown_pid_is_not_ours() -> None:
     sup, _, _ = make(program("web"))
     assert sup.child_exited(4242, exited(0)) is False
+
+
+def test_start_succeeds_once_running_even_if_it_exits_right_after() -> None:
+    """RUNNING reached is a successful start, even if it exited before the caller looked;
+    with startsecs=0 the process is RUNNING as start returns (Supervisor: "started")."""
+    sup, clock, _ = make(
+        program("once", autostart=False, startsecs=1), program("zero", autostart=False, startsecs=0)
+    )
+
+    async def scenario() -> None:
+        start = asyncio.create_task(sup.start_process("once"))
+        await settle()
+        clock.advance(1)
+        sup.child_exited(1000, exited(0))
+        await start
+        assert sup.process("once").state is S.EXITED
+        await sup.start_process("zero")
+        assert sup.process("zero").state is S.RUNNING
+
+    run(scenario())
