@@ -131,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         results = runner.run_all(chosen, settings, args.runs, _log)
     finally:
         servers.cleanup()
+    # Other work on a shared machine shows here; a high load explains wide ranges.
+    facts["load average at end"] = machine.load_average()
     info = report.RunInfo(
         date=now.strftime("%Y-%m-%d %H:%M UTC"),
         command="python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:]),
