@@ -68,6 +68,7 @@ class SqliteBackend:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
             self._seen: object = self._data_version()
+            self._found_nothing = False
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(
                 f"cannot open the queue store {self.path}: {exc}; check that the directory "
@@ -145,8 +146,22 @@ class SqliteBackend:
         return uuids
 
     def claim(self, queues: Sequence[str], worker: str, lease_seconds: float) -> ReservedJob | None:
+        # An idle worker is woken by every commit, also those on queues it does not
+        # work; after an empty claim it first looks without the write lock, so idle
+        # workers do not queue for the lock behind the busy ones.
+        if self._found_nothing and not self._anything_due(queues):
+            return None
         with self._transaction() as db:
-            return self._claim(db, queues, worker, lease_seconds)
+            job = self._claim(db, queues, worker, lease_seconds)
+        self._found_nothing = job is None
+        return job
+
+    def _anything_due(self, queues: Sequence[str]) -> bool:
+        now = self._clock.time()
+        with self._lock:
+            if self._run("expired_lease_exists", now=now).fetchone()[0]:
+                return True
+            return any(self._run("ready_in_queue", queue=q, now=now).fetchone()[0] for q in queues)
 
     def complete_and_claim(
         self, lease_token: str, queues: Sequence[str], worker: str, lease_seconds: float

@@ -70,6 +70,15 @@ SELECT uuid FROM jobs WHERE unique_key = :unique_key;
 UPDATE jobs SET state = 'ready', lease_token = NULL, lease_expires_at = NULL, worker = NULL
 WHERE state = 'running' AND lease_expires_at <= :now;
 
+-- name: ready_in_queue
+-- A read-only look before taking the write lock (see SqliteBackend.claim).
+SELECT EXISTS (
+    SELECT 1 FROM jobs WHERE state = 'ready' AND queue = :queue AND available_at <= :now
+);
+
+-- name: expired_lease_exists
+SELECT EXISTS (SELECT 1 FROM jobs WHERE state = 'running' AND lease_expires_at <= :now);
+
 -- name: claim_from_queue
 UPDATE jobs
 SET state = 'running', attempts = attempts + 1, reserved_at = :now,
