@@ -261,3 +261,17 @@ def test_complete_and_claim_in_one_step(store, clock):
     done, nothing = store.complete_and_claim(third.lease_token, ["default"], "w", 30)
     assert (done, nothing) == (True, None)
     assert store.stats() == []
+
+
+def test_after_an_empty_claim_expired_leases_and_due_jobs_are_still_found(store, clock):
+    """A claim that found nothing does not hide a lease that expires or a job that comes due."""
+    store.push([new("held", "mail", clock=clock), new("later", delay=10, clock=clock)])
+    held = store.claim(["mail"], "w1", 5)
+    assert held is not None
+    assert store.claim(["mail", "default"], "w2", 5) is None
+    clock.advance(5)
+    again = store.claim(["mail", "default"], "w2", 5)
+    assert (again.uuid, again.attempts) == ("held", 2)
+    assert store.claim(["default"], "w2", 5) is None
+    clock.advance(5)
+    assert store.claim(["default"], "w2", 5).uuid == "later"
