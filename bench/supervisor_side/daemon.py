@@ -114,6 +114,7 @@ def _check_exit(daemon: Daemon) -> None:
     raise RuntimeError(f"{daemon.kind.label} exited {code} at start:\n{daemon.log_tail()}")
 
 
+RPC_FALLBACK = 2.0  # seconds between RPC checks while /proc shows too few children
 SOCKET_GRACE = 15.0  # a daemon that runs but has no socket by then serves no RPC at all
 
 # Daemons found not to serve the API in this harness run: later scenarios skip
@@ -150,7 +151,7 @@ def wait_children(daemon: Daemon, count: int, timeout: float = STARTUP_TIMEOUT) 
     An RPC poll would wake supervisord's loop early and flatter it, so the cheap
     phase watches /proc and only the last step asks the daemon itself. A daemon
     that starts programs through a helper never shows them as direct children, so
-    the RPC is still asked twice a second.
+    the RPC is still asked every RPC_FALLBACK seconds.
     """
     started = time.perf_counter()
     asked = started
@@ -159,10 +160,12 @@ def wait_children(daemon: Daemon, count: int, timeout: float = STARTUP_TIMEOUT) 
         now = time.perf_counter()
         if now - started > timeout:
             raise TimeoutError(f"{daemon.kind.label} did not spawn {count} children")
-        if now - asked > 0.5:
+        if now - asked > RPC_FALLBACK:
             asked = now
-            if sum(p["state"] == RUNNING for p in daemon.all_info()) >= count:
-                break
+            with contextlib.suppress(OSError, xmlrpc.client.ProtocolError,
+                                     http.client.HTTPException):
+                if sum(p["state"] == RUNNING for p in daemon.all_info()) >= count:
+                    break
         time.sleep(0.002)
     daemon.remember_children()
 

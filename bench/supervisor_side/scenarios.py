@@ -35,6 +35,9 @@ def start_to_running(kind: KindFactory, count: int) -> Sample:
         config = conf.write(Path(tmp), [conf.Program("sleeper", SLEEPER, numprocs=count)])
         started = time.perf_counter()
         with daemon.running(kind(), config, ready=False, sample_start=True) as running:
+            # No RPC until the children exist: a poll would wake supervisord's loop
+            # and start its processes sooner than it does on its own.
+            daemon.wait_children(running, count)
             daemon.wait_ready(running)
             daemon.wait_all_running(running, count)
             return {"seconds": time.perf_counter() - started}
