@@ -72,7 +72,7 @@ def _log(message: str) -> None:
 
 def _write_results(output: Path, info: report.RunInfo, results: list[runner.ScenarioResult],
                    *, before: dict[str, Any] | None, before_path: Path | None,
-                   profile_dir: Path | None) -> None:
+                   profile_dir: Path | None, final: bool) -> None:
     """The Markdown report (plus before/after and profiles if asked), its JSON twin."""
     verdicts = targets.evaluate_all(results)
     text = report.render(info, results, verdicts)
@@ -83,8 +83,9 @@ def _write_results(output: Path, info: report.RunInfo, results: list[runner.Scen
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text)
     output.with_suffix(".json").write_text(history.to_json(info, results))
-    print(report.targets_table(verdicts))
-    print(f"\nresults written to {output}")
+    if final:
+        print(report.targets_table(verdicts))
+        print(f"\nresults written to {output}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -126,23 +127,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         profile_dir.mkdir(parents=True, exist_ok=True)
         os.environ[profiling.DIR_ENV] = str(profile_dir)
     facts = machine.facts()
+    versions = peers_env.versions()
+    output = args.output or RESULTS_DIR / f"{stamp}{'-profiled' if args.profile else ''}.md"
     started = time.perf_counter()
+    mode = "quick" if args.quick else "full"
+
+    def save(results: list[runner.ScenarioResult], *, final: bool = False) -> None:
+        info = report.RunInfo(
+            date=now.strftime("%Y-%m-%d %H:%M UTC"),
+            command="python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:]),
+            mode=mode if final else f"{mode}, partial: {len(results)} of {len(chosen)} "
+            "scenarios so far",
+            runs=args.runs, seconds=time.perf_counter() - started, machine=facts,
+            versions=versions,
+        )
+        _write_results(output, info, results, before=before, before_path=args.compare,
+                       profile_dir=profile_dir if args.profile else None, final=final)
+
     try:
-        results = runner.run_all(chosen, settings, args.runs, _log)
+        # Saved after each scenario, so a run cut short still leaves its numbers.
+        results = runner.run_all(chosen, settings, args.runs, _log, after_each=save)
     finally:
         servers.cleanup()
     # Other work on a shared machine shows here; a high load explains wide ranges.
     facts["load average at end"] = machine.load_average()
-    info = report.RunInfo(
-        date=now.strftime("%Y-%m-%d %H:%M UTC"),
-        command="python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:]),
-        mode="quick" if args.quick else "full",
-        runs=args.runs,
-        seconds=time.perf_counter() - started,
-        machine=facts,
-        versions=peers_env.versions(),
-    )
-    output = args.output or RESULTS_DIR / f"{stamp}{'-profiled' if args.profile else ''}.md"
-    _write_results(output, info, results, before=before, before_path=args.compare,
-                   profile_dir=profile_dir if args.profile else None)
+    save(results, final=True)
     return 0

@@ -105,6 +105,13 @@ def _run_side(side: Side, settings: Settings, result: SideResult, prefix: str, l
         log(f"{prefix}: {shown}")
 
 
-def run_all(scenarios: Sequence[Scenario], settings: Settings, runs: int, log: Log = _stderr
+def run_all(scenarios: Sequence[Scenario], settings: Settings, runs: int, log: Log = _stderr,
+            after_each: Callable[[list[ScenarioResult]], None] | None = None
             ) -> list[ScenarioResult]:
-    return [run_scenario(scenario, settings, runs, log) for scenario in scenarios]
+    """Run every scenario; ``after_each`` sees the results so far (to save them as it goes)."""
+    results: list[ScenarioResult] = []
+    for scenario in scenarios:
+        results.append(run_scenario(scenario, settings, runs, log))
+        if after_each is not None:
+            after_each(results)
+    return results
