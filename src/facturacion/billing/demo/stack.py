@@ -162,7 +162,7 @@ def start_stack(
     ready: Callable[[], bool],
     say: Callable[[str], None],
     *,
-    wait: float = 20.0,
+    wait: float = 60.0,
 ) -> Stack:
     """Start capatazd and wait until ``ready()``; fall back to plain subprocesses."""
     programs.logs.mkdir(parents=True, exist_ok=True)
