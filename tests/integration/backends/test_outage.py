@@ -36,11 +36,16 @@ def test_a_worker_rides_out_the_server_going_away_and_dispatch_raises(restartabl
         store.push([NewJob("kept", "default", "{}", clock.time())])
         held = store.claim(["default"], "w", 30)
         assert store.markers() == {"restart": 7.0}
+        store.wait(0)
         restartable.stop()
+
+        assert store.wait(0.5) is False  # the idle worker's listening link died first
 
         with pytest.raises(StoreError, match="cannot be reached") as raised:
             store.push([NewJob("new", "default", "{}", clock.time())])
         assert isinstance(raised.value, StoreUnavailableError)
+        assert store.claim(["default"], "w", 30) is None
+        clock.advance(10)  # a reconnect attempt is due: it fails, and nothing is claimed
         assert store.claim(["default"], "w", 30) is None
         assert store.markers() == {"restart": 7.0}
         assert store.wait(0.5) is False

@@ -188,3 +188,9 @@ def test_a_payload_postgresql_cannot_store_is_refused_clearly(pg):
     with pytest.raises(DispatchError, match="NUL"):
         store.push([NewJob("nul", "default", "a\x00b", time.time())])
     assert store.stats() == []
+
+
+def test_the_link_shows_its_state(pg):
+    """repr() of the store's link says where it points and whether it is up."""
+    _, store = pg
+    assert repr(store._link).endswith("/test up>")
