@@ -223,6 +223,8 @@ class Demo:
         mails = len(list(inbox.glob("*"))) if inbox.exists() else 0
         conf = self._shown(self.paths.config)
         url = self.paths.queue_url
+        ctl = self._shown(Path(sys.executable).parent / "capatazctl")
+        capataz = self._shown(Path(sys.executable).parent / "capataz")
         self.say(f"""
 ==> {"done" if complete else "stopped"}: {len(receipts)} receipts in {elapsed:.1f}s
     by outcome:      {", ".join(f"{k} {v}" for k, v in sorted(counts.items()))}
@@ -239,10 +241,10 @@ class Demo:
     expected:        {self._shown(self.paths.expected)}
 
     look around:
-      capatazctl -c {conf} status
-      capatazctl -c {conf} tail -f laravel-worker:laravel-worker_00
-      capataz queue:stats --url {url}
-      capataz queue:failed --url {url}
+      {ctl} -c {conf} status
+      {ctl} -c {conf} tail -f laravel-worker:laravel-worker_00
+      {capataz} queue:stats --url {url}
+      {capataz} queue:failed --url {url}
       ./dev demo --keep-running        (keep it all up to explore)""")  # noqa: E501
 
     @staticmethod
