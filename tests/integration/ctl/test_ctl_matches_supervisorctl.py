@@ -101,13 +101,21 @@ def test_same_output_and_exit_code(oracle: Oracle, args: tuple[str, ...]) -> Non
 
 
 def test_every_command_has_the_same_help(oracle: Oracle) -> None:
-    """``help <command>`` prints supervisorctl's text for every command."""
-    for command in COMMANDS:
-        ours, theirs = oracle.capatazctl("help", command), oracle.supervisorctl("help", command)
-        if command == "status":  # ours documents one more line: status --json
-            assert ours[0].startswith(theirs[0])
-        else:
-            assert ours == theirs, command
+    """``help <command>`` prints supervisorctl's text for every command (one shell each)."""
+    import subprocess
+
+    from .conftest import BIN
+
+    script = "".join(f"help {command}\n" for command in COMMANDS)
+    outputs = []
+    for tool in ("capatazctl", "supervisorctl"):
+        done = subprocess.run([str(BIN / tool), "-c", str(oracle.config)], input=script,
+                              capture_output=True, text=True, timeout=60, check=False)
+        outputs.append(done.stdout.split("supervisor> ", 1)[1])  # after the first status
+    ours, theirs = outputs
+    extra = "status --json [...]\tThe same, as a JSON array of process info\n"
+    assert extra in ours  # ours documents one more line: status --json
+    assert ours.replace(extra, "") == theirs
 
 
 def test_maintail_reads_the_main_log(oracle: Oracle) -> None:
@@ -153,9 +161,15 @@ def test_restart_prints_the_same_lines(oracle: Oracle, names: tuple[str, ...]) -
     ours_text, ours_code = oracle.capatazctl("restart", *names)
     theirs_text, theirs_code = oracle.supervisorctl("restart", *names)
     theirs_lines = theirs_text.splitlines()
+    ours_lines = ours_text.splitlines()
     if names == ("once", "zz:*"):  # ours says "no such group" once, not once per pass
         theirs_lines.remove("zz: ERROR (no such group)")
-    assert sorted(ours_text.splitlines()) == sorted(theirs_lines)
+    if names == ("all",):
+        # `once` runs `true` with startsecs=0: whether it is seen RUNNING before it exits
+        # is a race inside supervisord ("started" or "abnormal termination"), for both.
+        ours_lines = [line for line in ours_lines if not line.startswith("once:")]
+        theirs_lines = [line for line in theirs_lines if not line.startswith("once:")]
+    assert sorted(ours_lines) == sorted(theirs_lines)
     assert ours_code == theirs_code
 
 
