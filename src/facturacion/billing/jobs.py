@@ -84,8 +84,12 @@ def enviar_correo(key: str) -> str:
     if receipt.pdf_path is None or receipt.xml_path is None:
         fail(f"{key} has no PDF or XML yet; run generar_pdf first")
     smtp = rt.settings.smtp
-    if not rt.store.claim_email(key, stale_after=2 * smtp.timeout + 30):
-        release(smtp.timeout)  # another worker is sending it right now
+    # A live sender needs at most connect + TLS/login + data, each within the timeout.
+    stale_after = 3 * smtp.timeout
+    if not rt.store.claim_email(key, stale_after=stale_after):
+        # Another worker is sending it, or died doing so: look again when its claim
+        # would have gone stale, not before (each look counts as an attempt).
+        release(rt.store.email_claim_stale_in(key, stale_after=stale_after) + 1.0)
     message = build_message(
         receipt.comprobante(), receipt.customer_email, smtp.sender,
         Path(receipt.pdf_path).read_bytes(), Path(receipt.xml_path).read_bytes(),

@@ -281,6 +281,13 @@ class BillingStore:
             )
             return cursor.rowcount == 1
 
+    def email_claim_stale_in(self, key: str, *, stale_after: float) -> float:
+        """Seconds until the current e-mail claim goes stale (0 when there is none)."""
+        rows = self._query("SELECT email_claimed_at FROM receipts WHERE key = ?", (key,))
+        if not rows or rows[0][0] is None:
+            return 0.0
+        return max(0.0, float(rows[0][0]) + stale_after - self._clock())
+
     def mark_emailed(self, key: str) -> None:
         now = self._clock()
         with self.transaction() as db:

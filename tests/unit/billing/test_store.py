@@ -54,9 +54,12 @@ def test_the_email_claim_is_exclusive_until_it_goes_stale(
 ) -> None:
     """One worker holds the right to e-mail; a dead worker's claim expires; a sent one ends it."""
     store.add(factura, "a@b.example")
+    assert store.email_claim_stale_in(factura.key, stale_after=60) == 0
     assert store.claim_email(factura.key, stale_after=60)
     assert not store.claim_email(factura.key, stale_after=60)
-    clock.advance(61)
+    clock.advance(20)
+    assert store.email_claim_stale_in(factura.key, stale_after=60) == 40
+    clock.advance(41)
     assert store.claim_email(factura.key, stale_after=60)
     store.release_email(factura.key)
     assert store.claim_email(factura.key, stale_after=60)
