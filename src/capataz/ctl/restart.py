@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 import xmlrpc.client
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from capataz.control.protocol import RUNNING_STATES, Fault, make_namespec, split_namespec
@@ -36,70 +36,98 @@ class _Target:
     running: bool
 
 
-def _targets(ctl: ControllerBase, names: list[str], infos: list[dict[str, Any]]) -> list[_Target]:
+@dataclass
+class _Name:
+    """One name of the command line: its processes, or why it names none."""
+
+    targets: list[_Target] = field(default_factory=list)
+    #: (stop pass, start pass) exit statuses supervisorctl gives a name that matches nothing.
+    bad: tuple[int, int] | None = None
+
+
+def _plan(ctl: ControllerBase, names: list[str], infos: list[dict[str, Any]]) -> list[_Name]:
     def target(info: dict[str, Any], explicit: bool) -> _Target:
         return _Target(make_namespec(info["group"], info["name"]), explicit,
                        info["state"] in RUNNING_STATES)
 
     if "all" in names:
-        return [target(info, explicit=False) for info in infos]
-    chosen: dict[str, _Target] = {}
+        return [_Name([target(info, explicit=False) for info in infos])]
+    plan = []
     for name in names:
         group, process = split_namespec(name)
         members = [i for i in infos
                    if i["group"] == group and (process is None or i["name"] == process)]
-        if not members:
-            if process is None:
-                ctl.output(f"{group}: ERROR (no such group)")
-                ctl.exitstatus = Exit.INVALID_ARGS  # as supervisorctl's start of a bad group
-            else:
-                ctl.output(f"{name}: ERROR (no such process)")
-                ctl.exitstatus = Exit.GENERIC
-            continue
-        for info in members:
-            chosen.setdefault(target(info, process is not None).namespec,
-                              target(info, process is not None))
-    return list(chosen.values())
+        if members:
+            plan.append(_Name([target(info, process is not None) for info in members]))
+        elif process is None:
+            ctl.output(f"{group}: ERROR (no such group)")
+            plan.append(_Name(bad=(Exit.GENERIC, Exit.INVALID_ARGS)))
+        else:
+            ctl.output(f"{name}: ERROR (no such process)")
+            plan.append(_Name(bad=(Exit.GENERIC, Exit.GENERIC)))
+    return plan
 
 
 def restart_streaming(ctl: ControllerBase, names: list[str]) -> None:
-    targets = _targets(ctl, names, list(ctl.server().getAllProcessInfo()))
-    if not targets:
-        return
+    plan = _plan(ctl, names, list(ctl.server().getAllProcessInfo()))
+    unique = {t.namespec: t for entry in plan for t in entry.targets}
     lock = threading.Lock()
+    #: namespec -> fault code of its stop (None: not stopped) and of its start.
+    outcomes: dict[str, tuple[int | None, int]] = {}
 
-    def report(result: dict[str, Any], success: str, ignored: int) -> None:
+    def report(result: dict[str, Any], success: str) -> int:
         with lock:
             ctl.output(result_message(result, success))
-            ctl.set_exitstatus_from_fault(result["status"], ignored)
+        return int(result["status"])
 
     def one(target: _Target) -> None:
         proxy = ctl.new_proxy()
         try:
-            pipeline(proxy.supervisor, target)
+            outcomes[target.namespec] = pipeline(proxy.supervisor, target)
         finally:
             proxy("close")()
 
-    def pipeline(server: Any, target: _Target) -> None:
+    def pipeline(server: Any, target: _Target) -> tuple[int | None, int]:
         ok = fault_result(target.namespec, _NO_FAULT)
+        stopped: int | None = None
         if target.running or target.explicit:
             try:
                 server.stopProcess(target.namespec, True)
             except xmlrpc.client.Fault as exc:
+                stopped = exc.faultCode
                 if exc.faultCode != Fault.NOT_RUNNING or target.explicit:
-                    report(fault_result(target.namespec, exc), "stopped", Fault.NOT_RUNNING)
+                    report(fault_result(target.namespec, exc), "stopped")
             else:
-                report(ok, "stopped", Fault.NOT_RUNNING)
+                stopped = report(ok, "stopped")
         try:
             server.startProcess(target.namespec, True)
         except xmlrpc.client.Fault as exc:
-            report(fault_result(target.namespec, exc), "started", Fault.ALREADY_STARTED)
-        else:
-            report(ok, "started", Fault.ALREADY_STARTED)
+            return stopped, report(fault_result(target.namespec, exc), "started")
+        return stopped, report(ok, "started")
 
-    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(targets))) as pool:
-        for future in [pool.submit(one, t) for t in targets]:
-            future.result()
+    if unique:
+        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(unique))) as pool:
+            for future in [pool.submit(one, t) for t in unique.values()]:
+                future.result()
+    _replay_exit_status(ctl, plan, outcomes)
+
+
+def _replay_exit_status(ctl: ControllerBase, plan: list[_Name],
+                        outcomes: dict[str, tuple[int | None, int]]) -> None:
+    """The exit status supervisorctl's stop pass then start pass would leave.
+
+    Its last assignment wins, so the order matters: stop results name by name,
+    then start results name by name.
+    """
+    for phase, ignored in ((0, Fault.NOT_RUNNING), (1, Fault.ALREADY_STARTED)):
+        for entry in plan:
+            if entry.bad is not None:
+                ctl.exitstatus = entry.bad[phase]
+                continue
+            for target in entry.targets:
+                code = outcomes[target.namespec][phase]
+                if code is not None:
+                    ctl.set_exitstatus_from_fault(code, ignored)
 
 
 _NO_FAULT = xmlrpc.client.Fault(Fault.SUCCESS, "OK")
