@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -272,3 +273,95 @@ def test_maintail_and_version_answer(daemons: tuple[Daemon, Daemon]) -> None:
     version, code = ours.ctl("supervisorctl", "version")
     assert code == 0
     assert version.strip()
+
+
+@pytest.mark.parametrize("args", [("status",), ("avail",), ("tail", "grp:b"), ("pid", "once"),
+                                  ("start", "bad"), ("stop", "once"), ("signal", "CONT", "all")],
+                         ids=" ".join)
+def test_same_answers_over_tcp_with_password(daemons: tuple[Daemon, Daemon],
+                                             args: tuple[str, ...]) -> None:
+    """The real supervisorctl over TCP with the password: the same as against supervisord."""
+    outputs = [d.ctl("supervisorctl", "-s", f"http://127.0.0.1:{d.port}", "-u", "admin",
+                     "-p", PASSWORD, *args) for d in daemons]
+    assert outputs[1] == outputs[0]
+
+
+def test_socket_file_is_private(daemons: tuple[Daemon, Daemon]) -> None:
+    """capatazd's socket gets [unix_http_server]'s default mode, 0700, as supervisord's."""
+    modes = [stat.S_IMODE(d.socket_path.stat().st_mode) for d in daemons]
+    assert modes == [0o700, 0o700]
+
+
+def test_hostile_requests_leave_capatazd_serving_in_bounded_memory(
+    daemons: tuple[Daemon, Daemon],
+) -> None:
+    """Entity bomb, external entity, garbage, 100 MB body, private method: refused; alive."""
+    ours = daemons[1]
+    assert ours.process is not None
+    before = rss_kib(ours.process.pid)
+    bodies = [
+        b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;'
+        b'&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><methodCall>'
+        b"<methodName>supervisor.getPID</methodName><params><param><value>&c;</value></param>"
+        b"</params></methodCall>",
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY s SYSTEM "file:///etc/passwd">]>'
+        b"<methodCall><methodName>&s;</methodName></methodCall>",
+        b"\x00\xff garbage",
+    ]
+    for body in bodies:
+        assert raw_post(ours.socket_path, body).startswith(b"HTTP/1.1 400")
+    big = raw_post(ours.socket_path, b"<" * 65536, length=100 * 1024 * 1024)
+    assert big.startswith(b"HTTP/1.1 413")
+    private = raw_post(ours.socket_path, b"<?xml version='1.0'?><methodCall><methodName>"
+                       b"supervisor._update</methodName><params/></methodCall>")
+    assert b"<int>1</int>" in private  # faultCode UNKNOWN_METHOD
+    assert ours.ctl("supervisorctl", "status", "sleeper")[1] == 0
+    assert rss_kib(ours.process.pid) - before < 50 * 1024
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def raw_post(path: Path, body: bytes, length: int | None = None) -> bytes:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(20)
+        sock.connect(str(path))
+        size = len(body) if length is None else length
+        sock.sendall(b"POST /RPC2 HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml\r\n"
+                     b"Content-Length: %d\r\n\r\n" % size + body)
+        return sock.recv(65536)
+
+
+def test_reload_restarts_capatazd_alike(daemons: tuple[Daemon, Daemon]) -> None:
+    """reload: "Restarted supervisord" from both, and both come back serving (runs last)."""
+    results = both(daemons, "reload")
+    for daemon in daemons:
+        daemon.wait_until_serving()
+    assert results[1] == results[0] == ("Restarted supervisord\n", 0)
+    statuses = both(daemons, "status")
+    assert statuses[1] == statuses[0]
+
+
+def test_shutdown_alike(tmp_path: Path) -> None:
+    """shutdown: "Shut down", the daemon exits 0, and then both report the socket gone."""
+    results = []
+    for kind in ("supervisord", "capatazd"):
+        directory = tmp_path / "run"  # the same path twice: messages name the socket
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir()
+        daemon = Daemon(kind, directory, free_port())
+        daemon.start()
+        try:
+            said = daemon.ctl("supervisorctl", "shutdown")
+            assert daemon.process is not None
+            code = daemon.process.wait(30)
+            results.append((said, code, daemon.ctl("supervisorctl", "status"),
+                            daemon.ctl("capatazctl", "shutdown")))
+        finally:
+            daemon.stop()
+    assert results[1] == results[0]
+    assert results[1][0] == ("Shut down\n", 0)
