@@ -147,8 +147,18 @@ def test_eight_workers_under_supervisor_drain_the_queue_and_restart(supervisor, 
         return len(now_pids) == 8 and not set(now_pids.values()) & set(before.values())
 
     wait_for(all_replaced, 60, "all 8 workers to come back with new pids")
-    logs = "".join(p.read_text() for p in tmp_path.glob("worker_*.log"))
-    assert logs.count("stopping: queue:restart") == 8
+
+    def restart_lines() -> int:
+        logs = "".join(p.read_text() for p in tmp_path.glob("worker_*.log"))
+        return logs.count("stopping: queue:restart")
+
+    wait_for(lambda: restart_lines() == 8, 10, "8 workers to log the restart")
+
+    def started_lines() -> int:
+        logs = "".join(p.read_text() for p in tmp_path.glob("worker_*.log"))
+        return logs.count("processing queues")
+
+    wait_for(lambda: started_lines() >= 16, 30, "the 8 new workers to be ready")
     # The fresh workers keep working.
     store.push([NewJob("after", "default",
                        json.dumps({"uuid": "after", "job": "tests.record"}), time.time())])
@@ -157,7 +167,12 @@ def test_eight_workers_under_supervisor_drain_the_queue_and_restart(supervisor, 
     # supervisorctl stop sends SIGTERM: every worker finishes and exits 0 (STOPPED, not killed).
     supervisor.ctl("stop", "all")
     assert supervisor.running_pids() == {}
-    logs = "".join(p.read_text() for p in tmp_path.glob("worker_*.log"))
-    assert logs.count("stopping: a stop signal") == 8
+
+    def stop_lines() -> int:
+        # Supervisor may write a child's last output to its log just after reporting the exit.
+        logs = "".join(p.read_text() for p in tmp_path.glob("worker_*.log"))
+        return logs.count("stopping: a stop signal")
+
+    wait_for(lambda: stop_lines() == 8, 10, "8 workers to log their graceful stop")
     supervisord_log = (tmp_path / "supervisord.log").read_text()
     assert len(re.findall(r"stopped: worker_\d\d \(exit status 0\)", supervisord_log)) == 8

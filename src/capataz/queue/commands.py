@@ -64,17 +64,18 @@ def work(args: argparse.Namespace) -> int:
         stop_when_empty=args.stop_when_empty, name=args.name, force=args.force,
         lease=args.lease,
     )
-    loaded = load_app(args)
-    if not loaded:
-        print(
-            "capataz: warning: no application modules loaded (-A/--app or CAPATAZ_APP); "
-            "every job will fail as unregistered", file=sys.stderr, flush=True,
-        )
     backend = store_for(args)
     clock = SystemClock()
     worker = Worker(backend, options, clock=clock, output=Output(clock, json_lines=args.json))
+    # Before the application is imported (which can take seconds): a SIGTERM from the
+    # supervisor during start-up then means "stop", not death by the default action.
     restore_signals = worker.install_signal_handlers()
     try:
+        if not load_app(args):
+            print(
+                "capataz: warning: no application modules loaded (-A/--app or CAPATAZ_APP); "
+                "every job will fail as unregistered", file=sys.stderr, flush=True,
+            )
         return worker.run()
     finally:
         restore_signals()

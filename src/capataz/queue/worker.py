@@ -185,6 +185,8 @@ class Worker:
     def _turn(self, markers: dict[str, float], watchdog: Watchdog) -> bool:
         """One turn of the loop; False when no job could be reserved."""
         opts = self.options
+        if self.should_quit:  # asked to stop before this turn began: take no new job
+            return True
         if self.paused or (ALL_QUEUES_PAUSED in markers and not opts.force):
             self._flush_completion()
             self._idle(max(opts.sleep, 1.0), paused=True)

@@ -351,3 +351,18 @@ def test_an_unexpected_error_reading_a_payload_fails_that_job_only(rig, monkeypa
     monkeypatch.setattr(execution, "decode", broken_decode)
     assert rig.worker().run() == exitcodes.OK
     assert "the payload cannot be read: KeyError('k')" in rig.backend.failed_jobs()[0].exception
+
+
+def test_a_worker_told_to_stop_before_it_starts_takes_no_job(rig):
+    """A stop signal received during start-up (while the app loads) means: take no job."""
+
+    @job(registry=rig.registry)
+    def work() -> None:
+        raise AssertionError("must not run")
+
+    rig.dispatch(work)
+    worker = rig.worker(stop_when_empty=False)
+    worker.request_stop()
+    assert worker.run() == exitcodes.OK
+    assert worker.jobs_processed == 0
+    assert rig.backend.stats()[0].waiting == 1
