@@ -110,7 +110,7 @@ def _stop(started: Sequence[subprocess.Popen[bytes]]) -> None:
             os.killpg(process.pid, signal.SIGTERM)
     # Shutdown is not measured: a short grace, then the whole session is killed so
     # no pool child (Celery's prefork, Huey's processes) outlives the run.
-    deadline = time.monotonic() + 3
+    deadline = time.monotonic() + 1.5
     for process in started:
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(max(0.0, deadline - time.monotonic()))
@@ -206,7 +206,7 @@ def _warm_up(driver: Driver, pickups: Path, pool: Pool, timeout: float) -> None:
             raise TimeoutError(f"the workers ran no job in {timeout:.0f} s")
         driver.dispatch_pickup(time.time())
         time.sleep(0.25)
-    time.sleep(2.0)  # the other processes of the pool finish starting
+    time.sleep(1.5)  # the other processes of the pool finish starting
     while driver.pending():
         pool.check()
         if time.perf_counter() > deadline:
