@@ -57,7 +57,7 @@ class Queue:
     def take(self) -> list[tuple[str, list[Any], dict[str, Any]]]:
         """Every job dispatched so far (and now taken off the queue): name, args, kwargs."""
         taken = []
-        while (job := self.backend.claim(["default"], "test", 30)) is not None:
+        while (job := self.backend.claim(["documentos", "default"], "test", 30)) is not None:
             payload = json.loads(job.payload)
             taken.append((payload["job"].rsplit(".", 1)[-1], payload["args"], payload["kwargs"]))
             self.backend.complete(job.lease_token)

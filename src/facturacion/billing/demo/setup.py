@@ -117,7 +117,8 @@ def prepare(paths: DemoPaths, simulator_port: int, mail_port: int) -> Programs:
     return Programs(
         config=paths.config,
         capatazd=str(bin_dir / "capatazd"),
-        worker=[str(bin_dir / "capataz"), "work", "-A", WORKER_APPS, "--sleep=3", "--tries=3"],
+        worker=[str(bin_dir / "capataz"), "work", "-A", WORKER_APPS, "--queue=documentos,default",
+                "--sleep=3", "--tries=3"],
         simulator=[sys.executable, "-m", "facturacion.simulator", "--port", str(simulator_port)],
         mailserver=[
             sys.executable, "-m", "facturacion.billing.mailserver",
