@@ -52,6 +52,7 @@ def test_a_worker_rides_out_the_server_going_away_and_dispatch_raises(restartabl
         with pytest.raises(StoreError):
             store.renew(held.lease_token, 30)
         assert store.complete(held.lease_token) is False  # gave up after its patience
+        assert store.complete_and_claim(held.lease_token, ["default"], "w", 30) == (False, None)
         with pytest.raises(StoreError):
             store.stats()
 

@@ -212,9 +212,11 @@ class PostgresBackend:
             return []
         self._link.start_listening()
         now = self._clock.time()
+
         def action(conn: PgConnection) -> list[ReservedJob]:
             # Pipeline mode: the rescue and the first queue's claim travel together.
-            with conn.pipeline():
+            with conn.pipeline(), conn.transaction():
+                conn.execute(self._q["relaxed_commit"])
                 return self._claim_on(conn, queues, worker, now,
                                       lease_expires_at=now + lease_seconds, limit=limit)
 
@@ -233,6 +235,7 @@ class PostgresBackend:
             # Pipeline mode: BEGIN, the delete, the rescue and the first queue's claim
             # travel in one round trip, COMMIT in a second.
             with conn.pipeline(), conn.transaction():
+                conn.execute(self._q["relaxed_commit"])
                 completed = conn.execute(self._q["complete_job"], {"lease_token": lease_token})
                 jobs = self._claim_on(conn, queues, worker, now,
                                       lease_expires_at=now + lease_seconds, limit=1)
@@ -258,10 +261,21 @@ class PostgresBackend:
             claimed.extend(ReservedJob(*row[:8]) for row in rows)
         return claimed
 
+    def _worker_step(self, name: str, params: dict[str, Any]) -> Callable[[PgConnection], bool]:
+        """One of the worker's own changes, with a relaxed commit (see postgres_queries.sql)."""
+        def action(conn: PgConnection) -> bool:
+            with conn.pipeline(), conn.transaction():
+                conn.execute(self._q["relaxed_commit"])
+                changed = conn.execute(self._q[name], params)
+            return changed.rowcount == 1
+
+        return action
+
     def renew(self, lease_token: str, lease_seconds: float) -> bool:
         expires = self._clock.time() + lease_seconds
-        return self._count("renew_lease", {"lease_token": lease_token,
-                                           "lease_expires_at": expires}) == 1
+        return self._use(self._worker_step(
+            "renew_lease", {"lease_token": lease_token, "lease_expires_at": expires}
+        ))
 
     def _settle(self, action: Callable[[PgConnection], bool]) -> bool:
         try:
@@ -272,19 +286,14 @@ class PostgresBackend:
             return False
 
     def complete(self, lease_token: str) -> bool:
-        params = {"lease_token": lease_token}
-        return self._settle(
-            lambda conn: conn.execute(self._q["complete_job"], params).rowcount == 1
-        )
+        return self._settle(self._worker_step("complete_job", {"lease_token": lease_token}))
 
     def release(self, lease_token: str, delay: float, *, after_exception: bool) -> bool:
         params = {
             "lease_token": lease_token, "exceptions": int(after_exception),
             "available_at": self._clock.time() + max(0.0, delay),
         }
-        return self._settle(
-            lambda conn: conn.execute(self._q["release_job"], params).rowcount == 1
-        )
+        return self._settle(self._worker_step("release_job", params))
 
     def fail(self, lease_token: str, exception: str) -> bool:
         now = self._clock.time()

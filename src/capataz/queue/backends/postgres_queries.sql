@@ -143,6 +143,13 @@ RETURNING j.id, j.uuid, j.queue, j.payload, j.attempts, j.exceptions, j.created_
 UPDATE {schema}.jobs SET lease_expires_at = %(lease_expires_at)s
 WHERE lease_token = %(lease_token)s AND state = 'running';
 
+-- name: relaxed_commit
+-- For a worker's own state changes (claim, complete, release, renew) only: the commit
+-- returns before its WAL reaches the disk. A server crash may forget the last fraction
+-- of a second of them; each forgotten change makes a job run again (its lease expires),
+-- never lose it. Dispatches, failed jobs and markers always wait for the disk.
+SET LOCAL synchronous_commit TO off;
+
 -- name: complete_job
 DELETE FROM {schema}.jobs WHERE lease_token = %(lease_token)s AND state = 'running';
 

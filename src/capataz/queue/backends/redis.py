@@ -115,7 +115,7 @@ class RedisBackend:
             # longer outages are ridden out by this class, not inside redis-py.
             self._client = redis.Redis.from_url(
                 client_url, decode_responses=True, socket_timeout=10,
-                socket_connect_timeout=5, retry=Retry(NoBackoff(), 1),
+                socket_connect_timeout=3, retry=Retry(NoBackoff(), 1),
             )
             self._scripts = _load_scripts(self._client)
             retry_link(self._check_server, _is_link_error, self._outage, self._clock,
