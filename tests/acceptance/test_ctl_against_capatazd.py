@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -334,6 +335,50 @@ def raw_post(path: Path, body: bytes, length: int | None = None) -> bytes:
         sock.sendall(b"POST /RPC2 HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml\r\n"
                      b"Content-Length: %d\r\n\r\n" % size + body)
         return sock.recv(65536)
+
+
+def proxy_of(daemon: Daemon) -> Any:
+    from capataz.ctl.transport import server_proxy
+
+    return server_proxy(f"unix://{daemon.socket_path}")
+
+
+def test_xmlrpc_answers_match_supervisord(daemons: tuple[Daemon, Daemon]) -> None:
+    """The raw API: method list, signatures, config info and process info have one shape."""
+    reference, ours = (proxy_of(d) for d in daemons)
+    try:
+        methods = ours.system.listMethods()
+        assert methods == reference.system.listMethods()
+        for method in methods:
+            assert ours.system.methodSignature(method) == reference.system.methodSignature(
+                method), method
+        volatile = {"pid", "start", "stop", "now", "description", "logfile", "stdout_logfile",
+                    "stderr_logfile"}
+
+        def stable(infos: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [{k: v for k, v in i.items() if k not in volatile} for i in infos]
+
+        assert stable(ours.supervisor.getAllProcessInfo()) == stable(
+            reference.supervisor.getAllProcessInfo())
+        ours_config, their_config = (ours.supervisor.getAllConfigInfo(),
+                                     reference.supervisor.getAllConfigInfo())
+        auto = re.compile(r"^/.*/(\w+-std(?:out|err)---supervisor)-\S+\.log$")
+        ours_config, their_config = (
+            [{k: auto.sub(r"\1", v) if isinstance(v, str) else v for k, v in i.items()}
+             for i in infos] for infos in (ours_config, their_config))
+        for mine, theirs in zip(ours_config, their_config, strict=True):
+            assert {k: (v, theirs.get(k)) for k, v in mine.items() if theirs.get(k) != v} == {}
+            assert set(mine) == set(theirs)
+        assert ours.supervisor.getState() == reference.supervisor.getState()
+        assert ours.supervisor.tailProcessStdoutLog("grp:b", 0, 3) == (
+            reference.supervisor.tailProcessStdoutLog("grp:b", 0, 3))
+        assert ours.system.multicall([{"methodName": "supervisor.getAPIVersion"},
+                                      {"methodName": "supervisor._x"}]) == (
+            reference.system.multicall([{"methodName": "supervisor.getAPIVersion"},
+                                        {"methodName": "supervisor._x"}]))
+    finally:
+        reference("close")()
+        ours("close")()
 
 
 def test_reload_restarts_capatazd_alike(daemons: tuple[Daemon, Daemon]) -> None:

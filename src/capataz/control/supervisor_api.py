@@ -257,12 +257,25 @@ class SupervisorApi:
         return True
 
     async def getAllConfigInfo(self) -> list[Struct]:
-        structs = [
-            config_struct(group, process, self.backend.has_group(group.name))
-            for group in self.backend.config_groups()
-            for process in group.processes
-        ]
+        structs = []
+        for group in self.backend.config_groups():
+            inuse = self.backend.has_group(group.name)
+            for process in group.processes:
+                struct = config_struct(group, process, inuse)
+                if inuse:
+                    self._show_auto_logs(struct, make_namespec(group.name, process.name))
+                structs.append(struct)
         return sorted(structs, key=lambda s: s["name"])
+
+    def _show_auto_logs(self, struct: Struct, namespec: str) -> None:
+        """An AUTO log of a running group reads as its real path, as supervisord shows it."""
+        for channel in ("stdout", "stderr"):
+            if struct[f"{channel}_logfile"] == "auto":
+                try:
+                    path = self.backend.logfile(namespec, channel)
+                except RpcFault:
+                    continue  # the group's members changed since: keep "auto"
+                struct[f"{channel}_logfile"] = path or "auto"
 
     # ------------------------------------------------------------ start / stop / signal
     async def startProcess(self, name: str, wait: bool = True) -> bool | list[Struct]:

@@ -226,14 +226,20 @@ def test_configuration_changes(served: Served) -> None:
 
 
 def test_all_config_info(served: Served) -> None:
-    """getAllConfigInfo: one struct per configured process, by name, AUTO/None spelled out."""
+    """getAllConfigInfo: one struct per configured process, by name, AUTO/None spelled out.
+
+    An AUTO log of a group in use reads as its real path (supervisord shows the path
+    it chose until a reread); with no path yet, "auto".
+    """
+    served.backend.proc("grp:b").stdout_logfile = None
     infos = served.proxy().supervisor.getAllConfigInfo()
     assert [i["name"] for i in infos] == ["a", "b", "idle", "solo"]
     first = infos[0]
     assert first["group"] == "grp"
     assert first["group_prio"] == 5
     assert first["inuse"] is True
-    assert first["stdout_logfile"] == "auto"
+    assert first["stdout_logfile"].endswith("grp_a-stdout.log")
+    assert infos[1]["stdout_logfile"] == "auto"
     assert first["directory"] == "none"
     assert first["uid"] == "none"
     assert first["serverurl"] == "none"
