@@ -12,6 +12,7 @@ from __future__ import annotations
 import configparser
 import getopt
 import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -21,13 +22,20 @@ from capataz.ctl.errors import UsageError
 
 DEFAULT_SERVERURL = "http://localhost:9001"
 
-#: supervisorctl's search order when ``-c`` is not given.
+#: supervisorctl's search order when ``-c`` is not given (the first two are
+#: relative to the directory above the executable, e.g. a virtualenv's).
 SEARCH_PATHS = (
     "supervisord.conf",
     "etc/supervisord.conf",
     "/etc/supervisord.conf",
     "/etc/supervisor/supervisord.conf",
 )
+
+
+def search_paths() -> list[str]:
+    prefix = os.path.dirname(os.path.dirname(os.path.abspath(sys.argv[0])))
+    return [os.path.join(prefix, "etc", "supervisord.conf"),
+            os.path.join(prefix, "supervisord.conf"), *SEARCH_PATHS]
 
 ENV_TWINS = {
     "serverurl": "CAPATAZ_SERVERURL",
@@ -183,7 +191,7 @@ def _url_of_servers(
 
 
 def find_config() -> str | None:
-    return next((p for p in SEARCH_PATHS if os.path.exists(p)), None)
+    return next((p for p in search_paths() if os.path.exists(p)), None)
 
 
 def parse_args(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> CtlOptions:

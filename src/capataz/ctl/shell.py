@@ -13,7 +13,6 @@ import contextlib
 import enum
 import errno
 import getpass
-import socket
 import sys
 import xmlrpc.client
 from collections.abc import Callable
@@ -298,10 +297,6 @@ class ControllerBase(cmd.Cmd):
             if readline is not None and self.options.history_file:
                 with contextlib.suppress(OSError):
                     readline.write_history_file(self.options.history_file)
-
-
-def is_connection_error(exc: BaseException) -> bool:
-    return isinstance(exc, socket.error) and exc.errno in {errno.ECONNREFUSED, errno.ENOENT}
 
 
 def stdout_encoding_warning(controller: ControllerBase) -> None:

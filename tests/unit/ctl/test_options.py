@@ -101,3 +101,15 @@ def test_main_runs_one_command(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     """main with a command runs it and returns its exit code (no server: 4 for status)."""
     assert cli.main(["-s", f"unix://{tmp_path}/none.sock", "status"]) == 4
     assert capsys.readouterr().out == f"unix://{tmp_path}/none.sock no such file\n"
+
+
+def test_config_search_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without -c: supervisord.conf in the working directory is found, as supervisorctl does."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.argv", [str(tmp_path / "bin" / "capatazctl")])
+    assert parse_args(["status"], {}).configfile in (None, "/etc/supervisord.conf",
+                                                     "/etc/supervisor/supervisord.conf")
+    (tmp_path / "supervisord.conf").write_text("[supervisorctl]\nserverurl=http://here:1\n")
+    options = parse_args(["status"], {})
+    assert options.configfile == str(tmp_path / "supervisord.conf")
+    assert options.serverurl == "http://here:1"
