@@ -186,3 +186,31 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path, loop_thread: LoopThread) -
         with pytest.raises(ControlError, match="already in use"):
             loop_thread.run(start_control_servers(config, FakeBackend()))
     assert not path.exists()
+
+
+def test_unix_socket_credentials_and_sha_passwords(tmp_path: Path, loop_thread: LoopThread
+                                                   ) -> None:
+    """[unix_http_server] username/password guard the socket; {SHA} hashes are accepted."""
+    import hashlib
+    import xmlrpc.client
+
+    path = tmp_path / "s.sock"
+    digest = hashlib.sha1(b"hunter2").hexdigest()  # noqa: S324 - Supervisor's format
+    config = Config(str(tmp_path / "c.conf"), unix_http_server=UnixHttpServerConfig(
+        str(path), username="ops", password="{SHA}" + digest.upper()))
+    servers = loop_thread.run(start_control_servers(config, FakeBackend()))
+    try:
+        for user, password, allowed in [("ops", "hunter2", True), ("ops", digest, False),
+                                        ("ops", "wrong", False), (None, None, False)]:
+            proxy = server_proxy(f"unix://{path}", user, password)
+            try:
+                if allowed:
+                    assert proxy.supervisor.getPID() == 4242
+                else:
+                    with pytest.raises(xmlrpc.client.ProtocolError) as caught:
+                        proxy.supervisor.getPID()
+                    assert caught.value.errcode == 401
+            finally:
+                proxy("close")()
+    finally:
+        loop_thread.run(servers.close())
