@@ -41,6 +41,7 @@ DEFAULT_MAX_BODY = 4 * 1024 * 1024
 DISPATCHER: web.AppKey[RpcDispatcher] = web.AppKey("dispatcher", RpcDispatcher)
 BACKEND: web.AppKey[ControlBackend] = web.AppKey("backend", ControlBackend)
 STREAMS = web.AppKey[set[asyncio.Task[Any]]]("streams")
+MAX_BODY = web.AppKey("max_body", int)
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,7 @@ def build_app(
     app[DISPATCHER] = RpcDispatcher(backend)
     app[BACKEND] = backend
     app[STREAMS] = set()
+    app[MAX_BODY] = max_body
     app.router.add_route("POST", r"/RPC2{tail:.*}", handle_rpc)
     app.router.add_route("*", r"/logtail/{spec:.+}", handle_logtail)
     app.router.add_route("*", "/mainlogtail", handle_mainlogtail)
