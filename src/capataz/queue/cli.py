@@ -212,3 +212,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exitcodes.FAILURE
     except KeyboardInterrupt:
         return exitcodes.FAILURE
+    finally:
+        commands.close_stores()

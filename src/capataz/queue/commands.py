@@ -23,6 +23,14 @@ from capataz.queue.output import Output
 from capataz.queue.registry import REGISTRY
 from capataz.queue.worker import Worker, WorkerOptions
 
+#: Stores opened by the current command; ``close_stores`` closes them when it ends.
+_OPENED: list[Backend] = []
+
+
+def close_stores() -> None:
+    while _OPENED:
+        _OPENED.pop().close()
+
 
 def store_for(args: argparse.Namespace) -> Backend:
     """The store named by --url, else by the connection argument (Laravel's queue:work redis)."""
@@ -33,7 +41,9 @@ def store_for(args: argparse.Namespace) -> Backend:
         url = os.environ.get(variable)
         if not url:
             raise UsageError(f"the queue connection {name!r} has no URL; set {variable}")
-    return open_backend(url or default_url(), connection=name)
+    backend = open_backend(url or default_url(), connection=name)
+    _OPENED.append(backend)
+    return backend
 
 
 def say(text: str) -> None:
@@ -79,7 +89,6 @@ def work(args: argparse.Namespace) -> int:
         return worker.run()
     finally:
         restore_signals()
-        backend.close()
 
 
 # -- queues -------------------------------------------------------------------

@@ -34,6 +34,7 @@ class QueueSite:
     runlog: Path
     procs: list[subprocess.Popen[str]] = field(default_factory=list)
     logs: dict[int, Path] = field(default_factory=dict)
+    store: SqliteBackend | None = None
 
     def env(self, **extra: str) -> dict[str, str]:
         env = dict(os.environ)
@@ -47,15 +48,18 @@ class QueueSite:
         return env
 
     def backend(self) -> SqliteBackend:
-        return SqliteBackend(self.url.removeprefix("sqlite://"))
+        """The test's own handle on the store (one, closed at teardown)."""
+        if self.store is None:
+            self.store = SqliteBackend(self.url.removeprefix("sqlite://"))
+        return self.store
 
     def push(self, job: str, count: int, *args: object, prefix: str = "job", **extra: object
              ) -> list[str]:
         uuids = [f"{prefix}-{i:05d}" for i in range(count)]
-        store = self.backend()
         now = time.time()
-        store.push([NewJob(u, "default", payload(job, u, *args, **extra), now) for u in uuids])
-        store.close()
+        self.backend().push(
+            [NewJob(u, "default", payload(job, u, *args, **extra), now) for u in uuids]
+        )
         return uuids
 
     def worker(self, *flags: str, **env: str) -> subprocess.Popen[str]:
@@ -117,3 +121,5 @@ def site(tmp_path: Path) -> Iterator[QueueSite]:
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
+    if queue_site.store is not None:
+        queue_site.store.close()

@@ -57,6 +57,7 @@ class SqliteBackend:
         self.path = Path(path)
         self._clock = clock or SystemClock()
         self._lock = threading.RLock()
+        self._found_nothing = False
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # check_same_thread=False: the worker's heartbeat thread shares this
@@ -64,16 +65,24 @@ class SqliteBackend:
             self._db = sqlite3.connect(
                 self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
             )
+        except (OSError, sqlite3.Error) as exc:
+            raise self._cannot_open(exc) from exc
+        try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
             self._seen: object = self._data_version()
-            self._found_nothing = False
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(
-                f"cannot open the queue store {self.path}: {exc}; check that the directory "
-                "exists and is writable, or choose another with --url sqlite:///path"
-            ) from exc
+        except BaseException as exc:
+            self._db.close()
+            if isinstance(exc, sqlite3.Error):
+                raise self._cannot_open(exc) from exc
+            raise
+
+    def _cannot_open(self, exc: BaseException) -> StoreError:
+        return StoreError(
+            f"cannot open the queue store {self.path}: {exc}; check that the directory "
+            "exists and is writable, or choose another with --url sqlite:///path"
+        )
 
     def __repr__(self) -> str:
         return f"<SqliteBackend {self.path}>"
