@@ -155,6 +155,19 @@ def test_each_pdf_opens_and_shows_its_number_and_qr_payload(
             assert receipt.pdf_path is None, "a rejected receipt must not be printed"
 
 
+def test_the_erp_webhook_heard_every_final_answer(
+    demo_run: tuple[Path, str], receipts: dict[str, Receipt]
+) -> None:
+    """Through the rate-limited HTTP job, each receipt's final state reached the third party."""
+    calls = [json.loads(line) for line in
+             (demo_run[0] / "logs" / "webhook.jsonl").read_text().splitlines()]  # fmt: skip
+    last = {call["key"]: call for call in calls}
+    assert set(last) == set(receipts)
+    for key, call in last.items():
+        assert call["state"] == receipts[key].state.value
+        assert call["total"] == f"{receipts[key].total:.2f}"
+
+
 def test_the_report_totals_equal_the_sum_of_the_receipts(
     demo_run: tuple[Path, str], receipts: dict[str, Receipt]
 ) -> None:

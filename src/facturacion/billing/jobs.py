@@ -7,7 +7,8 @@ queue while waiting or running, so a duplicate dispatch, a retry or a worker kil
 mid-job never produces a second, different result.
 
 Around it: ``reporte_diario`` (CSV and PDF sales summary), ``llamar_api`` (a
-third-party HTTP call under a shared rate limit), ``sincronizar_estados`` (ask SUNAT
+third-party HTTP call under a shared rate limit; with ``FACTURACION_WEBHOOK_URL`` set,
+every final answer is posted there), ``sincronizar_estados`` (ask SUNAT
 about receipts whose outcome is unknown) and ``reanudar`` (dispatch whatever step a
 stopped system never reached).
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import random
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +29,9 @@ from facturacion.billing.mail import build_message, send_message
 from facturacion.billing.printed import render_pdf
 from facturacion.billing.ratelimit import SharedRateLimiter
 from facturacion.billing.report import write_report
-from facturacion.billing.runtime import runtime
+from facturacion.billing.runtime import Runtime, runtime
 from facturacion.billing.sending import send_receipt
-from facturacion.billing.store import ReceiptState
+from facturacion.billing.store import Receipt, ReceiptState
 from facturacion.billing.sync import sync_unknown
 
 #: The printed copy and the e-mail of an accepted receipt: workers take these first
@@ -46,15 +48,33 @@ def _by_key(key: str) -> str:
     return key
 
 
+def status_body(receipt: Receipt) -> dict[str, Any]:
+    """What the webhook is told about a receipt's final answer."""
+    return {
+        "key": receipt.key, "document": receipt.document_id, "type": receipt.document_type,
+        "state": receipt.state.value, "sunat_code": receipt.sunat_code,
+        "message": receipt.message, "currency": receipt.currency, "total": f"{receipt.total:.2f}",
+    }  # fmt: skip
+
+
+def _after_final(rt: Runtime, receipt: Receipt) -> None:
+    """The next steps once SUNAT answered for good: print (if valid), tell the webhook."""
+    if receipt.state.is_valid_receipt:
+        generar_pdf.dispatch(receipt.key)
+    if rt.settings.webhook_url:
+        llamar_api.dispatch("POST", rt.settings.webhook_url, body=status_body(receipt),
+                            limit="webhook")  # fmt: skip
+
+
 @job(tries=6, backoff=(2, 5, 15, 30, 60), timeout=180, unique=_by_key)
 async def emitir_comprobante(key: str) -> str:
-    """Sign (once) and send one receipt to SUNAT; on acceptance, queue its PDF."""
+    """Sign (once) and send one receipt to SUNAT; once answered, queue the next steps."""
     rt = runtime()
     async with rt.connected() as api:
         sent = await send_receipt(rt, key, api)
     receipt = sent.receipt
-    if receipt.state.is_valid_receipt:
-        generar_pdf.dispatch(key)
+    if receipt.state.is_final:
+        _after_final(rt, receipt)
     elif sent.retry:
         raise SunatNotAnsweredError(f"{key}: {receipt.state.value}: {receipt.message}")
     elif receipt.state is ReceiptState.ERROR:
@@ -120,7 +140,9 @@ def reporte_diario(day: str | None = None) -> list[str]:
     return [str(files.csv_path), str(files.pdf_path)]
 
 
-@job(tries=5, backoff=(1, 5, 15, 60), timeout=120)
+# retry_until, not tries: waiting for a rate-limit slot releases the job, and those
+# waits must not use up the attempts a failing endpoint is allowed.
+@job(retry_until=3600, backoff=(1, 5, 15, 60), timeout=120)
 async def llamar_api(
     method: str,
     url: str,
@@ -136,7 +158,8 @@ async def llamar_api(
         f"http:{limit}", rate or rt.settings.http_rate, max_wait=5.0
     )
     if not slot.taken:
-        release(slot.wait)
+        # Jitter, so the callers refused together do not all come back together.
+        release(slot.wait + random.uniform(0, 1))  # noqa: S311 - jitter, not a secret
     if slot.wait > 0:
         await asyncio.sleep(slot.wait)
     try:
@@ -157,8 +180,7 @@ async def sincronizar_estados(older_than: float = 120.0) -> dict[str, int]:
     async with rt.connected() as api:
         report = await sync_unknown(rt, api, older_than=older_than)
     for key in report.settled:
-        if rt.store.get(key).state.is_valid_receipt:
-            generar_pdf.dispatch(key)
+        _after_final(rt, rt.store.get(key))
     for key in report.resend:
         emitir_comprobante.dispatch(key)
     return {"checked": report.checked, "settled": len(report.settled),

@@ -102,6 +102,8 @@ class BillingSettings:
     signature_algorithm: str = "rsa-sha1"
     #: Calls per second allowed to each third-party API (shared by every worker).
     http_rate: float = 5.0
+    #: Told (POST, JSON) about every receipt SUNAT answered for good: the ERP, a CRM.
+    webhook_url: str = ""
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> BillingSettings:
@@ -136,6 +138,7 @@ class BillingSettings:
             certificate_password=env.get(PREFIX + "CERT_PASSWORD", ""),
             signature_algorithm=get("SIGNATURE", "rsa-sha1"),
             http_rate=_number(PREFIX + "HTTP_RATE", get("HTTP_RATE", "5"), float),
+            webhook_url=get("WEBHOOK_URL"),
         )
 
 

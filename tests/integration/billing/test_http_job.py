@@ -110,7 +110,7 @@ def test_the_rate_limit_spaces_and_defers_calls(runtime: Runtime, third_party: T
     assert _call(third_party.url, limit="erp", rate=0.1) == 200
     with pytest.raises(ReleaseJob) as released:
         _call(third_party.url, limit="erp", rate=0.1)
-    assert 5 < released.value.delay <= 10
+    assert 5 < released.value.delay <= 11  # the wait for the slot, plus up to 1 s of jitter
     assert len(third_party.received) == 1
     assert _call(third_party.url, limit="erp-fast", rate=50) == 200
     assert _call(third_party.url, limit="erp-fast", rate=50) == 200

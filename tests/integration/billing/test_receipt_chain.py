@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,21 @@ def test_an_accepted_factura_is_printed_then_mailed(
         f"{receipt.key}.pdf", f"{receipt.key}.xml",
     ]  # fmt: skip
     assert _send(receipt.key) == "accepted"  # a duplicate dispatch changes nothing
+
+
+def test_a_final_answer_is_posted_to_the_webhook(runtime: Runtime, queue: Queue) -> None:
+    """With FACTURACION_WEBHOOK_URL set, a final answer also queues the HTTP call to it."""
+    runtime.settings = replace(runtime.settings, webhook_url="http://erp.example/hook")
+    receipt = samples.factura(9)
+    runtime.store.add(receipt)
+    _send(receipt.key)
+    taken = queue.take()
+    assert ("generar_pdf", [receipt.key], {}) in taken
+    (call,) = [entry for entry in taken if entry[0] == "llamar_api"]
+    assert call[1] == ["POST", "http://erp.example/hook"]
+    assert call[2]["limit"] == "webhook"
+    assert call[2]["body"]["state"] == "accepted"
+    assert call[2]["body"]["document"] == "F001-9"
 
 
 def test_a_rejected_receipt_is_final_and_never_printed(

@@ -22,7 +22,7 @@ from facturacion.billing.demo.setup import (
 def test_the_rendered_config_keeps_the_seed_block_and_moves_paths(tmp_path: Path) -> None:
     """Paths, user, ports and programs change; numprocs, stopwaitsecs and the rest do not."""
     paths = DemoPaths(tmp_path)
-    text = render_config(example_config().read_text(), paths, 18089, 18025)
+    text = render_config(example_config().read_text(), paths, 18089, 18025, 18090)
     assert "/srv/facturacion" not in text
     assert f"stdout_logfile={tmp_path}/logs/supervisor.log" in text
     assert f"user={getpass.getuser()}" in text
@@ -38,6 +38,7 @@ def test_the_rendered_config_keeps_the_seed_block_and_moves_paths(tmp_path: Path
     assert env["FACTURACION_SMTP_PORT"] == "18025"
     assert env["CAPATAZ_QUEUE_URL"] == f"sqlite://{tmp_path}/data/queue.sqlite3"
     assert env["CAPATAZ_LEASE"] == "10"
+    assert env["FACTURACION_WEBHOOK_URL"] == "http://127.0.0.1:18090/erp/comprobantes"
 
 
 def test_prepare_makes_a_config_capatazd_accepts(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ def test_every_variable_is_read() -> None:
         "FACTURACION_SMTP_USER": "u", "FACTURACION_SMTP_PASSWORD": "hunter2",
         "FACTURACION_SMTP_FROM": "f@example", "FACTURACION_SMTP_TIMEOUT": "5",
         "FACTURACION_SMTP_CAFILE": "/ca.pem", "FACTURACION_HTTP_RATE": "2.5",
+        "FACTURACION_WEBHOOK_URL": "https://erp.example/hook",
     })  # fmt: skip
     assert settings.layout.billing_db == Path("/srv/f/data/billing.sqlite3")
     assert settings.layout.documents_db == Path("/srv/f/data/documents.sqlite3")
@@ -37,6 +38,7 @@ def test_every_variable_is_read() -> None:
     assert settings.smtp.port == 587
     assert settings.smtp.cafile == "/ca.pem"
     assert settings.http_rate == 2.5
+    assert settings.webhook_url == "https://erp.example/hook"
     assert settings.smtp.password == "hunter2"  # noqa: S105 - a test value
     assert "hunter2" not in repr(settings)
     assert BillingSettings.from_environ({"FACTURACION_SMTP_SECURITY": "ssl"}).smtp.port == 465

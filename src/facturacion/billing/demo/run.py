@@ -25,6 +25,7 @@ from facturacion.billing import jobs
 from facturacion.billing.demo.batch import Batch, make_receipts, script
 from facturacion.billing.demo.setup import DemoPaths, prepare
 from facturacion.billing.demo.stack import Stack, free_port, port_open, start_stack
+from facturacion.billing.demo.webhook import WebhookReceiver
 from facturacion.billing.errors import BillingError
 from facturacion.billing.store import BillingStore, ReceiptState
 
@@ -58,6 +59,7 @@ class Demo:
         self.paths = DemoPaths(options.workdir.resolve())
         self.simulator_port = free_port()
         self.mail_port = free_port()
+        self.webhook = WebhookReceiver(self.paths.webhook_log, free_port())
         self.stack: Stack | None = None
         self.started = 0.0
         self.kills = 0
@@ -80,7 +82,9 @@ class Demo:
         complete: bool | None = None  # None until the summary is printed
         try:
             self.say(f"==> setting up {self.paths.home} (certificate, supervisor.conf, stores)")
-            programs = prepare(self.paths, self.simulator_port, self.mail_port)
+            programs = prepare(self.paths, self.simulator_port, self.mail_port,
+                               self.webhook.port)  # fmt: skip
+            self.webhook.start()
             self.say(f"==> capatazd -c {self.paths.config} -n")
             self.stack = start_stack(programs, self.ready, self.say)
             batch = self.dispatch(options.receipts)
@@ -100,6 +104,7 @@ class Demo:
                 self.say("==> stopping capatazd" if self.stack.mode == "capatazd"
                          else "==> stopping the subprocesses")  # fmt: skip
                 self.stack.stop()
+            self.webhook.stop()
             CONNECTIONS.reset()
             signal.signal(signal.SIGTERM, previous)
         return 0 if complete else 1
@@ -170,12 +175,14 @@ class Demo:
         progress = store.progress()
         counts = store.counts()
         settled = progress["final"] + counts[ReceiptState.ERROR]
+        notified = len(self.webhook.notified())
         done = (settled == progress["total"] and progress["pdfs"] >= progress["valid"]
-                and progress["emails"] >= progress["valid"])  # fmt: skip
+                and progress["emails"] >= progress["valid"]
+                and notified >= progress["final"])  # fmt: skip
         elapsed = time.monotonic() - self.started
         states = " ".join(f"{state.value} {n}" for state, n in counts.items() if n)
         line = (f"[{elapsed:6.1f}s] answered {settled}/{progress['total']}  PDFs {progress['pdfs']}"
-                f"  e-mails {progress['emails']}  |  {states}")  # fmt: skip
+                f"  e-mails {progress['emails']}  ERP {notified}  |  {states}")  # fmt: skip
         return done, line
 
     def _chaos(self, store: BillingStore, total: int) -> None:
@@ -231,13 +238,14 @@ class Demo:
     as scripted:     {matched}/{len(batch.expectations)} reached the state the simulator was told to give
     jobs:            {done_jobs} done, {done_jobs / max(elapsed, 0.001):.1f} jobs/s with 8 workers{f", {self.kills} killed with SIGKILL" if self.kills else ""}
     run by:          {self.stack.mode if self.stack else "?"}
+    ERP webhook:     {len(self.webhook.notified())} final answers posted in {self.webhook.calls} calls, rate-limited across the workers
 
     signed XML:      {self._shown(self.paths.data / "xml")}/
     CDRs:            {self._shown(self.paths.data / "cdr")}/
     PDFs:            {self._shown(self.paths.data / "pdf")}/
     e-mails:         {self._shown(self.paths.mail / "new")}/ ({mails} messages, Maildir)
     report:          {self._shown(report)} and .csv
-    logs:            {self._shown(self.paths.logs)}/ (supervisor.log: the 8 workers)
+    logs:            {self._shown(self.paths.logs)}/ (supervisor.log: the 8 workers; webhook.jsonl)
     expected:        {self._shown(self.paths.expected)}
 
     look around:

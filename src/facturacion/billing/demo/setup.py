@@ -23,6 +23,7 @@ from facturacion.billing.errors import BillingError
 TEMPLATE_HOME: Final = "/srv/facturacion"
 TEMPLATE_SIMULATOR_PORT: Final = "8089"
 TEMPLATE_MAIL_PORT: Final = "8025"
+TEMPLATE_WEBHOOK_PORT: Final = "8090"
 #: Shorter than the production default (30 s), so a killed worker's job comes back sooner.
 DEMO_LEASE: Final = "10"
 WORKER_APPS: Final = "facturacion.billing.jobs,facturacion.jobs"
@@ -73,6 +74,10 @@ class DemoPaths:
         return f"sqlite://{self.data / 'queue.sqlite3'}"
 
     @property
+    def webhook_log(self) -> Path:
+        return self.home / "logs" / "webhook.jsonl"
+
+    @property
     def expected(self) -> Path:
         return self.home / "expected.json"
 
@@ -83,7 +88,9 @@ class DemoPaths:
             directory.mkdir(parents=True)
 
 
-def render_config(template: str, paths: DemoPaths, simulator_port: int, mail_port: int) -> str:
+def render_config(
+    template: str, paths: DemoPaths, simulator_port: int, mail_port: int, webhook_port: int = 8090
+) -> str:
     bin_dir = Path(sys.executable).parent
     text = template.replace(TEMPLATE_HOME, str(paths.home))
     text = text.replace("user=facturacion", f"user={getpass.getuser()}")
@@ -91,6 +98,7 @@ def render_config(template: str, paths: DemoPaths, simulator_port: int, mail_por
     text = text.replace("command=python3 ", f"command={sys.executable} ")
     text = text.replace(TEMPLATE_SIMULATOR_PORT, str(simulator_port))
     text = text.replace(TEMPLATE_MAIL_PORT, str(mail_port))
+    text = text.replace(TEMPLATE_WEBHOOK_PORT, str(webhook_port))
     return text.replace("environment=\n", f'environment=\n    CAPATAZ_LEASE="{DEMO_LEASE}",\n', 1)
 
 
@@ -104,13 +112,17 @@ def environment_of(config_text: str) -> dict[str, str]:
     return pairs
 
 
-def prepare(paths: DemoPaths, simulator_port: int, mail_port: int) -> Programs:
+def prepare(
+    paths: DemoPaths, simulator_port: int, mail_port: int, webhook_port: int = 8090
+) -> Programs:
     paths.clean()
     if not paths.certificate.exists():
         credentials = samples.self_signed_credentials()
         paths.certificate.write_bytes(credentials.key_pem + credentials.certificate_pem)
         paths.certificate.chmod(0o600)
-    text = render_config(example_config().read_text(), paths, simulator_port, mail_port)
+    text = render_config(
+        example_config().read_text(), paths, simulator_port, mail_port, webhook_port
+    )
     paths.config.write_text(text)
     bin_dir = Path(sys.executable).parent
     env = dict(os.environ) | environment_of(text)
