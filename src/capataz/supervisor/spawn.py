@@ -96,7 +96,7 @@ def resolve_command(command: str, path: str | None) -> tuple[str, tuple[str, ...
         if not os.access(candidate, os.X_OK):
             raise NotExecutableError(f"command at {candidate!r} is not executable")
         return candidate, argv
-    raise NoFileError(f"can't find command {program!r}; check the path or PATH")
+    raise NoFileError(f"can't find command {program!r}")  # Supervisor's words, shown in status
 
 
 def lookup_user(name: str) -> UserIds:

@@ -156,7 +156,7 @@ class Supervisor:
         try:
             return self.groups[name]
         except KeyError:
-            raise BadNameError(f"no such group: {name}") from None
+            raise BadNameError(name) from None
 
     def process(self, namespec: str) -> Process:
         """``group:name``, or ``name`` for a process alone in its own group."""
@@ -164,7 +164,7 @@ class Supervisor:
         group = self.groups.get(group_name)
         process = group.processes.get(name or group_name) if group else None
         if process is None:
-            raise BadNameError(f"no such process: {namespec}")
+            raise BadNameError(namespec)
         return process
 
     def select(self, namespec: str) -> list[Process]:
@@ -219,7 +219,7 @@ class Supervisor:
     # ------------------------------------------------------------ start / stop
     def _check_running(self) -> None:
         if self.state is not SupervisorState.RUNNING:
-            raise ShutdownStateError(f"capatazd is {self.state.name.lower()}; try again later")
+            raise ShutdownStateError  # no detail: Supervisor's faultString is the name alone
 
     async def start_process(self, namespec: str, wait: bool = True) -> None:
         """Spawn it; with ``wait``, return once RUNNING (after startsecs) or raise."""
@@ -232,10 +232,10 @@ class Supervisor:
             raise FailedError(f"{namespec} is in an unknown process state")
         process.spawn()
         if process.spawnerr:
-            raise SpawnError(f"{namespec}: {process.spawnerr}")
+            raise SpawnError(namespec)  # the reason is the process's spawnerr
         while wait and not process.reached_running:
             if process.spawnerr:
-                raise SpawnError(f"{namespec}: {process.spawnerr}")
+                raise SpawnError(namespec)
             if process.state is not S.STARTING:
                 raise AbnormalTerminationError(namespec)
             await process.changed()
@@ -244,11 +244,11 @@ class Supervisor:
         """Send stopsignal (SIGKILL after stopwaitsecs); with ``wait``, until stopped."""
         self._check_running()
         process = self.process(namespec)
-        await self._stop(process, wait)
+        await self._stop(process, wait, namespec)
 
-    async def _stop(self, process: Process, wait: bool) -> None:
+    async def _stop(self, process: Process, wait: bool, namespec: str) -> None:
         if process.state not in RUNNING_STATES:
-            raise NotRunningError(process.name)
+            raise NotRunningError(namespec)
         problem = process.stop()
         if problem is not None:
             raise FailedError(problem)
@@ -282,7 +282,7 @@ class Supervisor:
         return list(await asyncio.gather(*runs))
 
     async def _stop_many(self, processes: list[Process], wait: bool) -> list[ProcessResult]:
-        runs = [self._result(p, self._stop(p, wait)) for p in processes]
+        runs = [self._result(p, self._stop(p, wait, _namespec(p))) for p in processes]
         return list(await asyncio.gather(*runs))
 
     @staticmethod
@@ -311,7 +311,7 @@ class Supervisor:
         try:
             process.write_stdin(data)
         except OSError as exc:
-            raise NoFileError(f"{namespec}: its stdin is closed ({exc.strerror})") from None
+            raise NoFileError(namespec) from exc  # its stdin is closed
 
     # ------------------------------------------------------------ logs
     def output_tail(self, namespec: str, channel: str = "stdout") -> bytes:
@@ -402,7 +402,7 @@ class Supervisor:
             raise AlreadyAddedError(name)
         config = self.config.group(name)
         if config is None:
-            raise BadNameError(f"no group {name!r} in the configuration")
+            raise BadNameError(name)
         group = self._add_group(config)
         self._emit(GroupChange(name, added=True))
         for process in group.ordered():

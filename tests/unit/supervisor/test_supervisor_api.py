@@ -158,12 +158,14 @@ def test_start_process_reports_a_start_that_fails() -> None:
         start = asyncio.create_task(sup.start_process("web"))
         await settle()
         sup.child_exited(1000, exited(1))
-        with pytest.raises(SpawnError, match="Exited too quickly"):
+        with pytest.raises(SpawnError, match=r"^web$"):
             await start
+        assert sup.process("web").spawnerr == "Exited too quickly (process log may have details)"
         sup.process("web").stop()
         spawner.fail_with = "couldn't chdir to /nope: ENOENT"
-        with pytest.raises(SpawnError, match="chdir"):
+        with pytest.raises(SpawnError):
             await sup.start_process("web", wait=False)
+        assert "chdir" in (sup.process("web").spawnerr or "")
 
     run(scenario())
 
@@ -258,7 +260,7 @@ def test_signal_and_stdin_need_a_live_process() -> None:
         await sup.start_process("web", wait=False)
         sup.signal_process("web", signal.SIGHUP)
         assert spawner.signals == [(1000, signal.SIGHUP)]
-        with pytest.raises(NoFileError, match="stdin is closed"):
+        with pytest.raises(NoFileError, match=r"^web$"):
             sup.send_stdin("web", b"hi\n")  # the fake child has no pipes
 
     run(scenario())
