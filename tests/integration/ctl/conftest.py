@@ -141,13 +141,15 @@ serverurl=unix://{directory}/supervisor.sock
     return config
 
 
-def wait_until_serving(oracle: Oracle, timeout: float = 20.0) -> None:
+def wait_until_serving(oracle: Oracle, timeout: float = 20.0,
+                       ready: tuple[str, ...] = ("status", "sleeper")) -> None:
+    """Until ``ready`` succeeds (by default: the autostarted ``sleeper`` is RUNNING)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if oracle.process.poll() is not None:
             raise RuntimeError(f"supervisord exited with {oracle.process.returncode}")
         if oracle.socket_path.exists():
-            _, code = oracle.supervisorctl("status", "sleeper")
+            _, code = oracle.supervisorctl(*ready)
             if code == 0:
                 return
         time.sleep(0.1)
@@ -155,7 +157,8 @@ def wait_until_serving(oracle: Oracle, timeout: float = 20.0) -> None:
 
 
 @contextlib.contextmanager
-def running_oracle(directory: Path, programs: str = PROGRAMS) -> Iterator[Oracle]:
+def running_oracle(directory: Path, programs: str = PROGRAMS,
+                   ready: tuple[str, ...] = ("status", "sleeper")) -> Iterator[Oracle]:
     """Start supervisord in ``directory``; stop it (and its children) on exit."""
     port = free_port()
     config = write_config(directory, port, programs)
@@ -165,7 +168,7 @@ def running_oracle(directory: Path, programs: str = PROGRAMS) -> Iterator[Oracle
     )
     server = Oracle(directory, config, directory / "supervisor.sock", port, process)
     try:
-        wait_until_serving(server)
+        wait_until_serving(server, ready=ready)
         yield server
     finally:
         process.terminate()
