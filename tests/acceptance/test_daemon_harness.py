@@ -80,6 +80,23 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def kill_daemons_using(conf: Path) -> None:
+    """SIGKILL every capatazd started with ``conf`` and its descendants (test cleanup)."""
+    needle = str(conf).encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"capatazd" in cmdline and needle in cmdline and b"unshare" not in cmdline:
+            pid = int(entry.name)
+            for victim in [pid, *descendants(pid)]:
+                with contextlib.suppress(OSError):
+                    os.kill(victim, signal.SIGKILL)
+
+
 class DaemonLog:
     """The daemon's own log file, read for what it says about processes."""
 
@@ -129,6 +146,9 @@ def capatazd(*args: str, cwd: Path | None = None) -> Iterator[subprocess.Popen[b
         for pid in seen:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
+        for arg in args:
+            if arg.endswith(".conf"):
+                kill_daemons_using(Path(arg))
 
 
 def start_seed(tmp_path: Path, **kwargs: str) -> tuple[Path, DaemonLog]:

@@ -18,6 +18,7 @@ from tests.acceptance.test_daemon_harness import (
     alive,
     capatazd,
     children,
+    kill_daemons_using,
     start_seed,
     wait_until,
 )
@@ -70,10 +71,10 @@ def test_without_nodaemon_it_daemonizes(tmp_path: Path) -> None:
     elsewhere.mkdir()
     result = subprocess.run([CAPATAZD, "-c", conf.name, "-d", str(elsewhere)], cwd=tmp_path,
                             capture_output=True, timeout=30, check=False)
-    assert result.returncode == 0, result.stderr
-    wait_until(pidfile.exists)
-    pid = int(pidfile.read_text())
     try:
+        assert result.returncode == 0, result.stderr
+        wait_until(lambda: pidfile.exists() and pidfile.read_text().strip())
+        pid = int(pidfile.read_text())
         wait_until(lambda: log.running() == set(WORKERS))
         assert os.getsid(pid) == pid, "a new session, away from the terminal"
         assert os.readlink(f"/proc/{pid}/fd/0") == "/dev/null"
@@ -85,9 +86,7 @@ def test_without_nodaemon_it_daemonizes(tmp_path: Path) -> None:
         os.kill(pid, signal.SIGTERM)
         wait_until(lambda: not alive(pid))
     finally:
-        for child in [*children(pid), pid]:
-            if alive(child):
-                os.kill(child, signal.SIGKILL)
+        kill_daemons_using(conf)
     assert not any(alive(p) for p in log.pids().values())
 
 
@@ -166,7 +165,8 @@ def test_orphans_are_adopted_and_reaped(tmp_path: Path) -> None:
 def test_as_pid_1_it_reaps_every_orphan_and_stops_cleanly(tmp_path: Path) -> None:
     """In a new PID namespace capatazd is PID 1: orphans are reaped, SIGTERM ends it all."""
     conf, log = start_seed(tmp_path, extra=ORPHAN_MAKER, loglevel="debug")
-    command = ["unshare", "--pid", "--fork", "--mount-proc", CAPATAZD, "-n", "-c", str(conf)]
+    command = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", CAPATAZD, "-n",
+               "-c", str(conf)]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     try:
@@ -183,6 +183,7 @@ def test_as_pid_1_it_reaps_every_orphan_and_stops_cleanly(tmp_path: Path) -> Non
         assert proc.wait(30) == 0
         assert not any(alive(pid) for pid in workers)
     finally:
+        kill_daemons_using(conf)
         if proc.poll() is None:
             proc.kill()
             proc.wait(30)
