@@ -17,7 +17,7 @@ from collections.abc import Callable
 from capataz.supervisor.logfiles import LogFile
 
 READ_SIZE = 128 * 1024
-TAIL_BYTES = 64 * 1024
+TAIL_BYTES = 16 * 1024  # per channel: 32 MiB at most for 1,000 processes
 #: A "line" longer than this is written out with a newline added, so one child
 #: that never prints a newline cannot hold memory or the shared file hostage.
 MAX_PARTIAL_LINE = 64 * 1024
