@@ -1,5 +1,6 @@
 """Acceptance: the seed's setup, 8 ``capataz work --sleep=3 --tries=3`` under the real
-Supervisor (supervisord from PyPI, driven with supervisorctl over a unix socket).
+Supervisor (supervisord from PyPI, driven with supervisorctl over a unix socket) and under
+capatazd/capatazctl with the same generated configuration.
 
 The workers drain a queue, every job running once; ``capataz queue:restart`` makes all
 eight exit after their current job and Supervisor starts eight fresh ones (new pids).
@@ -59,7 +60,8 @@ environment=CAPATAZ_QUEUE_URL="sqlite://{tmp}/queue.db",CAPATAZ_APP="queue_test_
 
 
 class Supervisor:
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, daemon: str = "supervisord", ctl: str = "supervisorctl") -> None:
+        self.daemon, self.ctl_name = daemon, ctl
         self.tmp = tmp
         self.conf = tmp / "supervisord.conf"
         self.conf.write_text(CONFIG.format(tmp=tmp, bin=BIN, jobs=JOBS_DIR))
@@ -67,13 +69,13 @@ class Supervisor:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [str(BIN / "supervisord"), "-n", "-c", str(self.conf)],
+            [str(BIN / self.daemon), "-n", "-c", str(self.conf)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )
 
     def ctl(self, *args: str) -> str:
         result = subprocess.run(
-            [str(BIN / "supervisorctl"), "-c", str(self.conf), *args],
+            [str(BIN / self.ctl_name), "-c", str(self.conf), *args],
             capture_output=True, text=True, timeout=30, check=False,
         )
         return result.stdout
@@ -107,10 +109,10 @@ def wait_for(predicate, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-@pytest.fixture
-def supervisor(tmp_path: Path) -> Iterator[Supervisor]:
-    # A short path: unix socket paths are limited to about 100 bytes.
-    sup = Supervisor(tmp_path)
+@pytest.fixture(params=[("supervisord", "supervisorctl"), ("capatazd", "capatazctl")],
+                ids=["supervisor", "capatazd"])
+def supervisor(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Supervisor]:
+    sup = Supervisor(tmp_path, *request.param)
     yield sup
     sup.stop()
 
