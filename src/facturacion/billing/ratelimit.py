@@ -36,14 +36,22 @@ class SharedRateLimiter:
             raise ValueError(f"rate must be more than 0 calls per second, not {rate!r}")
         now = self._clock()
         with self._store.transaction() as db:
-            row = db.execute("SELECT next_free FROM rate_limits WHERE name = ?", (name,)).fetchone()
-            slot = max(now, row[0] if row else now)
+            # The row exists before it is locked, so two first callers cannot both see
+            # "no row" and both take the same slot.
+            db.execute(
+                "INSERT INTO rate_limits (name, next_free) VALUES (?, 0)"
+                " ON CONFLICT (name) DO NOTHING",
+                (name,),
+            )
+            (row,) = db.query(
+                "SELECT next_free FROM rate_limits WHERE name = ?" + db.lock_rows,  # noqa: S608 - a fixed suffix
+                (name,),
+            )
+            slot = max(now, float(row["next_free"]))
             wait = slot - now
             if wait > max_wait:
                 return Slot(wait, taken=False)
             db.execute(
-                "INSERT INTO rate_limits (name, next_free) VALUES (?, ?)"
-                " ON CONFLICT (name) DO UPDATE SET next_free = excluded.next_free",
-                (name, slot + 1.0 / rate),
+                "UPDATE rate_limits SET next_free = ? WHERE name = ?", (slot + 1.0 / rate, name)
             )
         return Slot(wait, taken=True)

@@ -103,7 +103,7 @@ def open_runtime(settings: BillingSettings | None = None) -> Runtime:
         sunat = None  # e-mail, PDF and report jobs work without SUNAT
     return Runtime(
         settings=settings,
-        store=BillingStore(settings.layout.billing_db),
+        store=BillingStore(settings.store_target),
         documents=DocumentStore(settings.layout.documents_db),
         signer=signer,
         sunat=sunat,

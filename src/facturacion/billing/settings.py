@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from facturacion.billing.errors import SettingsError
 
@@ -104,6 +105,12 @@ class BillingSettings:
     http_rate: float = 5.0
     #: Told (POST, JSON) about every receipt SUNAT answered for good: the ERP, a CRM.
     webhook_url: str = ""
+    #: A ``postgresql://`` URL for the billing store; empty: the SQLite file in the layout.
+    billing_url: str = field(default="", repr=False)
+
+    @property
+    def store_target(self) -> Path | str:
+        return self.billing_url or self.layout.billing_db
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> BillingSettings:
@@ -139,7 +146,27 @@ class BillingSettings:
             signature_algorithm=get("SIGNATURE", "rsa-sha1"),
             http_rate=_number(PREFIX + "HTTP_RATE", get("HTTP_RATE", "5"), float),
             webhook_url=get("WEBHOOK_URL"),
+            billing_url=_billing_url(env),
         )
+
+
+def _billing_url(env: Mapping[str, str]) -> str:
+    """``FACTURACION_BILLING_URL``, else the queue's PostgreSQL when the queue runs there."""
+    explicit = env.get(PREFIX + "BILLING_URL", "").strip()
+    if explicit:
+        if not explicit.startswith(("postgresql://", "postgres://")):
+            raise SettingsError(
+                f"{PREFIX}BILLING_URL must be a postgresql:// URL; leave it empty for the "
+                "SQLite file in FACTURACION_DATA_DIR"
+            )
+        return explicit
+    queue = env.get("CAPATAZ_QUEUE_URL", "").strip()
+    if not queue.startswith(("postgresql://", "postgres://")):
+        return ""
+    # Same database, not the queue's schema: the billing tables get one of their own.
+    parts = urlsplit(queue)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "schema"]
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 N = TypeVar("N", int, float)

@@ -1,6 +1,7 @@
 """The billing store: every receipt, its SUNAT state and where its files are.
 
-One SQLite file (WAL) shared by every worker process. The SUNAT side of a receipt (its
+One SQLite file (WAL) shared by every worker process, or the queue's PostgreSQL
+database when the queue runs there (see ``sqllink``). The SUNAT side of a receipt (its
 signed bytes, ticket and CDR) lives in ``facturacion.store.DocumentStore`` under the
 same key; this table holds what the rest of the business needs: the customer and their
 e-mail, the amounts, a state a person can read, and the paths of the XML, CDR and PDF.
@@ -14,8 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -27,6 +26,7 @@ from typing import Any, Final
 
 from facturacion.billing.codec import receipt_from_json, receipt_to_json
 from facturacion.billing.errors import UnknownReceiptError
+from facturacion.billing.sqllink import Link, Row, is_postgres_url, open_link
 from facturacion.model import Comprobante
 
 
@@ -74,16 +74,16 @@ CREATE TABLE IF NOT EXISTS receipts (
     xml_path TEXT,
     cdr_path TEXT,
     pdf_path TEXT,
-    email_claimed_at REAL,
-    emailed_at REAL,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
+    email_claimed_at DOUBLE PRECISION,
+    emailed_at DOUBLE PRECISION,
+    created_at DOUBLE PRECISION NOT NULL,
+    updated_at DOUBLE PRECISION NOT NULL
 );
 CREATE INDEX IF NOT EXISTS receipts_by_state ON receipts (state, updated_at);
 CREATE INDEX IF NOT EXISTS receipts_by_day ON receipts (issue_date);
 CREATE TABLE IF NOT EXISTS rate_limits (
     name TEXT PRIMARY KEY,
-    next_free REAL NOT NULL
+    next_free DOUBLE PRECISION NOT NULL
 );
 """
 
@@ -123,40 +123,33 @@ class Receipt:
 
 
 class BillingStore:
-    """Receipts by key; safe to share between threads, and between processes via SQLite."""
+    """Receipts by key; safe to share between threads, and between processes."""
 
-    def __init__(self, path: Path | str, *, clock: Callable[[], float] = time.time) -> None:
-        self.path = Path(path)
-        if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, target: Path | str, *, clock: Callable[[], float] = time.time) -> None:
+        """``target``: a SQLite file path, or a ``postgresql://`` URL."""
+        self.target = target
         self._clock = clock
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(
-            str(path), timeout=30, isolation_level=None, check_same_thread=False
-        )
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=30000")
-        self._db.executescript(_SCHEMA)
+        self._link: Link = open_link(target, _SCHEMA)
+
+    @property
+    def where(self) -> str:
+        return self._link.where
+
+    @property
+    def is_postgres(self) -> bool:
+        return isinstance(self.target, str) and is_postgres_url(self.target)
 
     def close(self) -> None:
-        self._db.close()
+        self._link.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One ``BEGIN IMMEDIATE`` transaction: writers queue up instead of failing."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def transaction(self) -> Iterator[Link]:
+        """One writing transaction (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: ``BEGIN``)."""
+        with self._link.transaction() as link:
+            yield link
 
-    def _query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return list(self._db.execute(sql, tuple(params)).fetchall())
+    def _query(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+        return self._link.query(sql, tuple(params))
 
     # ------------------------------------------------------------------ adding
     def add(self, receipt: Comprobante, email: str = "") -> bool:
@@ -174,14 +167,16 @@ class BillingStore:
             for r, email in receipts
         ]  # fmt: skip
         with self.transaction() as db:
-            before = db.total_changes
-            db.executemany(
-                "INSERT OR IGNORE INTO receipts (key, document_type, series, number, issue_date,"
-                " currency, customer_number, customer_name, customer_email, taxable, igv, total,"
-                " document, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                rows,
+            return sum(
+                db.execute(
+                    "INSERT INTO receipts (key, document_type, series, number, issue_date,"
+                    " currency, customer_number, customer_name, customer_email, taxable, igv,"
+                    " total, document, created_at, updated_at)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (key) DO NOTHING",
+                    row,
+                )
+                for row in rows
             )
-            return db.total_changes - before
 
     # ------------------------------------------------------------------ reading
     def find(self, key: str) -> Receipt | None:
@@ -192,7 +187,7 @@ class BillingStore:
         found = self.find(key)
         if found is None:
             raise UnknownReceiptError(
-                f"no receipt {key} in the billing store {self.path}; add it before dispatching"
+                f"no receipt {key} in the billing store {self.where}; add it before dispatching"
             )
         return found
 
@@ -218,19 +213,22 @@ class BillingStore:
         return [_receipt(row) for row in self._query(sql + " ORDER BY key", params)]
 
     def counts(self) -> dict[ReceiptState, int]:
-        rows = self._query("SELECT state, COUNT(*) FROM receipts GROUP BY state")
-        found = {ReceiptState(state): count for state, count in rows}
+        rows = self._query("SELECT state, COUNT(*) AS n FROM receipts GROUP BY state")
+        found = {ReceiptState(row["state"]): int(row["n"]) for row in rows}
         return {state: found.get(state, 0) for state in ReceiptState}
 
     def progress(self) -> dict[str, int]:
         """How far the batch is: totals, final answers, PDFs made and e-mails sent."""
         row = self._query(
-            "SELECT COUNT(*), SUM(state IN ('accepted', 'observed', 'rejected')),"
-            " SUM(pdf_path IS NOT NULL), SUM(emailed_at IS NOT NULL),"
-            " SUM(state IN ('accepted', 'observed')) FROM receipts"
+            "SELECT COUNT(*) AS total,"
+            " SUM(CASE WHEN state IN ('accepted', 'observed', 'rejected') THEN 1 ELSE 0 END)"
+            " AS final,"
+            " SUM(CASE WHEN pdf_path IS NOT NULL THEN 1 ELSE 0 END) AS pdfs,"
+            " SUM(CASE WHEN emailed_at IS NOT NULL THEN 1 ELSE 0 END) AS emails,"
+            " SUM(CASE WHEN state IN ('accepted', 'observed') THEN 1 ELSE 0 END) AS valid"
+            " FROM receipts"
         )[0]
-        total, final, pdfs, mails, valid = (int(value or 0) for value in row)
-        return {"total": total, "final": final, "pdfs": pdfs, "emails": mails, "valid": valid}
+        return {name: int(value or 0) for name, value in row.items()}
 
     # ------------------------------------------------------------------ state changes
     def mark_signed(self, key: str, xml_path: str, digest_value: str) -> None:
@@ -274,19 +272,19 @@ class BillingStore:
         """
         now = self._clock()
         with self.transaction() as db:
-            cursor = db.execute(
+            claimed = db.execute(
                 "UPDATE receipts SET email_claimed_at = ? WHERE key = ? AND emailed_at IS NULL"
                 " AND (email_claimed_at IS NULL OR email_claimed_at < ?)",
                 (now, key, now - stale_after),
             )
-            return cursor.rowcount == 1
+            return claimed == 1
 
     def email_claim_stale_in(self, key: str, *, stale_after: float) -> float:
         """Seconds until the current e-mail claim goes stale (0 when there is none)."""
         rows = self._query("SELECT email_claimed_at FROM receipts WHERE key = ?", (key,))
-        if not rows or rows[0][0] is None:
+        if not rows or rows[0]["email_claimed_at"] is None:
             return 0.0
-        return max(0.0, float(rows[0][0]) + stale_after - self._clock())
+        return max(0.0, float(rows[0]["email_claimed_at"]) + stale_after - self._clock())
 
     def mark_emailed(self, key: str) -> None:
         now = self._clock()
@@ -318,13 +316,13 @@ class BillingStore:
             " AND customer_email != '' ORDER BY key"
         )
         return {
-            "send": [row[0] for row in send],
-            "pdf": [row[0] for row in pdf],
-            "email": [row[0] for row in mail],
+            "send": [row["key"] for row in send],
+            "pdf": [row["key"] for row in pdf],
+            "email": [row["key"] for row in mail],
         }
 
 
-def _receipt(row: sqlite3.Row) -> Receipt:
+def _receipt(row: Row) -> Receipt:
     return Receipt(
         key=row["key"],
         document_type=row["document_type"],

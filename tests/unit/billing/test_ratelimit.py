@@ -30,7 +30,7 @@ def test_a_slot_too_far_away_is_not_taken(store: BillingStore, clock: WallClock)
 
 def test_two_processes_share_one_limit(store: BillingStore, clock: WallClock) -> None:
     """A second connection to the same file (another worker) sees the slots already taken."""
-    other = BillingStore(store.path, clock=clock)
+    other = BillingStore(store.target, clock=clock)
     try:
         SharedRateLimiter(store, clock=clock).take("api", 4.0, max_wait=1)
         assert SharedRateLimiter(other, clock=clock).take("api", 4.0, max_wait=1).wait == 0.25

@@ -67,3 +67,19 @@ def test_the_layout_names_every_file(tmp_path: Path) -> None:
     assert layout.cdr_path("K").name == "R-K.zip"
     assert layout.pdf_path("K") == tmp_path / "pdf" / "K.pdf"
     assert layout.report_dir.is_dir()
+
+
+def test_the_billing_store_follows_the_queue_to_postgresql() -> None:
+    """SQLite by default; the queue's PostgreSQL database (own schema) when it runs there."""
+    assert BillingSettings.from_environ({}).store_target == Path("var/facturacion/billing.sqlite3")
+    queue = "postgresql://u@db:5432/app?schema=capataz&sslmode=require"
+    settings = BillingSettings.from_environ({"CAPATAZ_QUEUE_URL": queue})
+    assert settings.store_target == "postgresql://u@db:5432/app?sslmode=require"
+    explicit = BillingSettings.from_environ(
+        {"CAPATAZ_QUEUE_URL": queue, "FACTURACION_BILLING_URL": "postgresql://x@y/z"}
+    )
+    assert explicit.store_target == "postgresql://x@y/z"
+    sqlite_queue = {"CAPATAZ_QUEUE_URL": "sqlite:///tmp/q.sqlite3"}
+    assert BillingSettings.from_environ(sqlite_queue).billing_url == ""
+    with pytest.raises(SettingsError, match="postgresql://"):
+        BillingSettings.from_environ({"FACTURACION_BILLING_URL": "mysql://x"})

@@ -121,7 +121,7 @@ def test_a_second_store_on_the_same_file_sees_the_changes(
 ) -> None:
     """Workers are separate processes: one file, many connections, one truth."""
     store.add(factura)
-    other = BillingStore(store.path)
+    other = BillingStore(store.target)
     try:
         other.record_outcome(factura.key, ReceiptState.ACCEPTED, code=0)
     finally:
