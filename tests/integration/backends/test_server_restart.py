@@ -20,7 +20,7 @@ def test_a_server_restart_mid_run_loses_no_job(restartable, tmp_path):
     runs to its end, none fails, and after the restart the queue drains."""
     site = Site(tmp_path, restartable.url)
     try:
-        uuids = site.push("tests.record", 1500, 0, 0.004)
+        uuids = site.push("tests.record", 1000, 0, 0.004)
         workers = [site.worker("--sleep=0.2", "--lease=5", "--tries=0") for _ in range(8)]
         wait_for(lambda: len(site.counts("end")) > 200, what="the first jobs")
         restartable.stop()
