@@ -25,15 +25,19 @@ from tests.acceptance.test_daemon_harness import (
 
 
 def test_sighup_restarts_every_worker_in_the_same_daemon(tmp_path: Path) -> None:
-    """SIGHUP: workers stopped and started again with new pids; the daemon's pid stays."""
+    """SIGHUP: workers restarted with new pids, the file read again (its new loglevel
+    applies); the daemon's pid stays."""
     conf, log = start_seed(tmp_path)
     with capatazd("-n", "-c", str(conf)) as daemon:
         wait_until(lambda: log.running() == set(WORKERS))
         before = log.pids()
+        assert " DEBG " not in log.text()
+        conf.write_text(conf.read_text().replace("loglevel=info", "loglevel=debug"))
         daemon.send_signal(signal.SIGHUP)
         wait_until(lambda: log.running() == set(WORKERS)
                    and all(log.pids()[w] != before[w] for w in WORKERS))
         assert "received SIGHUP indicating restart request" in log.text()
+        wait_until(lambda: " DEBG " in log.text())
         assert daemon.poll() is None
         assert not any(alive(pid) for pid in before.values())
 

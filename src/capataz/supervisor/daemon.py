@@ -24,6 +24,8 @@ from capataz.control import ControlError, ControlServers, start_control_servers
 from capataz.control.adapter import SupervisorBackend
 from capataz.supervisor import linux, mainlog
 from capataz.supervisor.errors import DaemonSetupError
+from capataz.supervisor.events import Event, SupervisorStateChange
+from capataz.supervisor.states import SupervisorState
 from capataz.supervisor.supervisor import Supervisor
 
 log = logging.getLogger("capataz.supervisor")
@@ -131,6 +133,16 @@ def write_pidfile(path: str) -> None:
         ) from None
 
 
+def setup_main_log(settings: SupervisordConfig) -> None:
+    mainlog.setup(
+        settings.logfile,
+        maxbytes=settings.logfile_maxbytes,
+        backups=settings.logfile_backups,
+        level=settings.loglevel,
+        to_stdout=settings.nodaemon and not settings.silent,
+    )
+
+
 def run(
     config: Config,
     loader: Callable[[str], Config] | None,
@@ -144,13 +156,7 @@ def run(
         drop_privileges(settings.user)
     if not settings.nocleanup:
         clear_auto_logs(settings.childlogdir, settings.identifier)
-    mainlog.setup(
-        settings.logfile,
-        maxbytes=settings.logfile_maxbytes,
-        backups=settings.logfile_backups,
-        level=settings.loglevel,
-        to_stdout=settings.nodaemon and not settings.silent,
-    )
+    setup_main_log(settings)
     for warning in config.warnings:
         log.warning("%s", warning)
     if not settings.nodaemon:
@@ -193,6 +199,16 @@ async def _supervise(config: Config, loader: Callable[[str], Config] | None) -> 
         supervisor.reopen_logs()
         mainlog.reopen(log)
 
+    def after_restart(event: Event) -> None:
+        # A reload applies the [supervisord] logging options, as supervisord's does.
+        if (isinstance(event, SupervisorStateChange)
+                and event.from_state is SupervisorState.RESTARTING):
+            try:
+                setup_main_log(supervisor.config.supervisord)
+            except DaemonSetupError as exc:
+                log.error("restart: %s; logging on as before", exc)  # noqa: TRY400 - said in full
+
+    supervisor.subscribe(after_restart)
     servers = await _start_control(config, supervisor)
     for signum in _STOP_SIGNALS:
         loop.add_signal_handler(signum, stop, signum)

@@ -56,39 +56,43 @@ def setup(
     level: str,
     to_stdout: bool,
 ) -> logging.Logger:
-    """Send ``capataz.supervisor`` records to the log file (and stdout in the foreground)."""
+    """Send ``capataz.supervisor`` records to the log file (and stdout in the foreground).
+
+    The new handlers are made before the old ones go, so a failure (on a reload)
+    leaves the daemon logging where it did.
+    """
     try:
         numeric = LEVELS[level.lower()]
     except KeyError:
         choices = ", ".join(sorted(LEVELS))
         raise DaemonSetupError(f"unknown loglevel {level!r}; use one of {choices}") from None
-    logger = logging.getLogger("capataz.supervisor")
-    for old in list(logger.handlers):
-        logger.removeHandler(old)
-        old.close()
-    logger.setLevel(numeric)
-    logger.propagate = False
     formatter = _SupervisorFormatter("%(asctime)s %(shortlevel)s %(message)s")
+    handlers: list[logging.Handler] = []
     if logfile == "syslog":
-        syslog = logging.handlers.SysLogHandler(address="/dev/log")
-        syslog.setFormatter(logging.Formatter("capatazd: %(message)s"))
-        logger.addHandler(syslog)
+        handlers.append(logging.handlers.SysLogHandler(address="/dev/log"))
+        handlers[-1].setFormatter(logging.Formatter("capatazd: %(message)s"))
     elif logfile is not None:
         try:
-            handler = ReopenableFileHandler(
+            handlers.append(ReopenableFileHandler(
                 logfile, maxBytes=maxbytes, backupCount=backups, encoding="utf-8"
-            )
+            ))
         except OSError as exc:
             raise DaemonSetupError(
                 f"can't open the log file {logfile}: {exc.strerror}; "
                 "create its directory or set logfile= (-l) to a writable path"
             ) from None
-        handler.setFormatter(formatter)
-        logger.addHandler(handler)
+        handlers[-1].setFormatter(formatter)
     if to_stdout:
-        echo = logging.StreamHandler(sys.stdout)
-        echo.setFormatter(formatter)
-        logger.addHandler(echo)
+        handlers.append(logging.StreamHandler(sys.stdout))
+        handlers[-1].setFormatter(formatter)
+    logger = logging.getLogger("capataz.supervisor")
+    for old in list(logger.handlers):
+        logger.removeHandler(old)
+        old.close()
+    for handler in handlers:
+        logger.addHandler(handler)
+    logger.setLevel(numeric)
+    logger.propagate = False
     return logger
 
 
