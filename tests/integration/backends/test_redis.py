@@ -88,17 +88,23 @@ def test_a_connection_dropped_by_the_server_is_replaced_without_an_error(rd, red
     assert [s.waiting for s in store.stats()] == [1]
 
 
-def test_a_redis_that_may_evict_keys_is_reported(tmp_path, caplog):
-    """Redis with an evicting maxmemory-policy could drop jobs: opening the store says so."""
+def test_a_redis_that_may_lose_jobs_is_reported(tmp_path, caplog):
+    """Redis with an evicting maxmemory-policy, or without the append-only file, could lose
+    jobs: opening the store says so and what to set; the documented settings say nothing."""
     server = OwnRedis(tmp_path)
     server.start()
     try:
+        with caplog.at_level(logging.WARNING, logger="capataz.queue.redis"):
+            RedisBackend(server.url).close()
+        assert caplog.text == ""
         client = redis_py.Redis.from_url(server.url)
         client.config_set("maxmemory-policy", "allkeys-lru")
+        client.config_set("appendonly", "no")
         client.close()
         with caplog.at_level(logging.WARNING, logger="capataz.queue.redis"):
             RedisBackend(server.url).close()
-        assert "maxmemory-policy noeviction" in caplog.text
+        assert "set maxmemory-policy noeviction" in caplog.text
+        assert "set appendonly yes" in caplog.text
     finally:
         server.close()
 

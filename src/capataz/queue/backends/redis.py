@@ -130,15 +130,23 @@ class RedisBackend:
         return f"<RedisBackend {self.where} prefix={self.prefix}>"
 
     def _check_server(self) -> None:
+        """Ping, and say so when the server's settings can lose jobs (see the module doc)."""
         self._client.ping()
         try:
-            policy = self._client.config_get("maxmemory-policy").get("maxmemory-policy")
+            config = self._client.config_get("maxmemory-policy")
+            config.update(self._client.config_get("appendonly"))
         except redis.ResponseError:  # CONFIG is disabled on some managed servers
             return
+        policy = config.get("maxmemory-policy")
         if policy and policy != "noeviction":
             LOG.warning(
                 "%s evicts keys under memory pressure (maxmemory-policy %s): jobs can be lost; "
                 "set maxmemory-policy noeviction", self.where, policy,
+            )
+        if config.get("appendonly") == "no":
+            LOG.warning(
+                "%s keeps the queue only in memory (appendonly no): a restart of Redis loses "
+                "every job; set appendonly yes", self.where,
             )
 
     # -- the link -----------------------------------------------------------
