@@ -45,26 +45,35 @@ class OutputChannel:
         #: Bytes received since the tail was last cleared: the offset of the tail's end.
         self.received = 0
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes, partial: bytearray | None = None) -> None:
+        """Take bytes read from a pipe; ``partial`` is that pipe's unfinished line.
+
+        Each pipe has its own: a grandchild still holding the previous child's
+        stdout must not splice its half lines into the new child's.
+        """
+        if partial is None:
+            partial = self._partial
         if self._strip_ansi:
             data = _ANSI.sub(b"", data)
         self.received += len(data)
         self.tail += data
         if len(self.tail) > self._tail_bytes:
             del self.tail[: len(self.tail) - self._tail_bytes]
-        self._partial += data
-        cut = self._partial.rfind(b"\n")
+        partial += data
+        cut = partial.rfind(b"\n")
         if cut >= 0:
-            self._write(bytes(self._partial[: cut + 1]))
-            del self._partial[: cut + 1]
-        if len(self._partial) > MAX_PARTIAL_LINE:
-            self.flush()
+            self._write(bytes(partial[: cut + 1]))
+            del partial[: cut + 1]
+        if len(partial) > MAX_PARTIAL_LINE:
+            self.flush(partial)
 
-    def flush(self) -> None:
-        """Write a pending partial line, ended with a newline (the child is gone)."""
-        if self._partial:
-            self._write(bytes(self._partial) + b"\n")
-            self._partial.clear()
+    def flush(self, partial: bytearray | None = None) -> None:
+        """Write a pending partial line, ended with a newline (its pipe is closed)."""
+        if partial is None:
+            partial = self._partial
+        if partial:
+            self._write(bytes(partial) + b"\n")
+            partial.clear()
 
     def clear(self) -> None:
         self.tail.clear()
@@ -91,6 +100,7 @@ class PipeReader:
         self.fd = fd
         self._channel = channel
         self._on_eof = on_eof
+        self._partial = bytearray()
         self.closed = False
         loop.add_reader(fd, self._readable)
 
@@ -102,7 +112,7 @@ class PipeReader:
         except OSError:
             data = b""
         if data:
-            self._channel.feed(data)
+            self._channel.feed(data, self._partial)
         else:
             self.close()
 
@@ -113,7 +123,7 @@ class PipeReader:
         self._loop.remove_reader(self.fd)
         with contextlib.suppress(OSError):
             os.close(self.fd)
-        self._channel.flush()
+        self._channel.flush(self._partial)
         if self._on_eof is not None:
             self._on_eof(self)
 

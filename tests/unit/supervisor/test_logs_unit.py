@@ -122,6 +122,18 @@ def test_channel_writes_whole_lines_only(tmp_path: Path) -> None:
     assert (bytes(channel.tail), channel.received) == (b"", 0)
 
 
+def test_two_pipes_into_one_channel_keep_their_own_half_lines() -> None:
+    """An old child's leftover pipe and the new child's never splice half lines."""
+    written: list[bytes] = []
+    channel = OutputChannel(None, echo=written.append)
+    old, new = bytearray(), bytearray()
+    channel.feed(b"old-ha", old)
+    channel.feed(b"new-ha", new)
+    channel.feed(b"lf\n", new)
+    channel.feed(b"lf\n", old)
+    assert written == [b"new-half\n", b"old-half\n"]
+
+
 def test_channel_cuts_endless_lines_and_strips_ansi() -> None:
     """A line longer than the limit is written out; ANSI colours are removed when asked."""
     written: list[bytes] = []
