@@ -350,3 +350,24 @@ def test_payloads_and_errors_come_back_exactly_as_stored(backend):
     assert failed.payload == odd
     assert failed.exception.startswith("ValueError: before")
     assert failed.exception.endswith("after")
+
+
+def test_one_handle_shared_by_threads_never_hands_out_a_job_twice(backend):
+    """A store is safe to call from several threads at once (the worker and its heartbeat
+    share one): eight threads claiming through one handle get disjoint jobs."""
+    backend.push([job(f"s{i:03d}") for i in range(160)])
+    seen: list[str] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        while (reserved := backend.claim(["default"], "w", 30)) is not None:
+            with lock:
+                seen.append(reserved.uuid)
+            assert backend.complete(reserved.lease_token)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(seen) == [f"s{i:03d}" for i in range(160)]

@@ -41,6 +41,7 @@ class PgLink:
         self._lock = threading.RLock()
         self._conn: PgConnection | None = None
         self._listener: PgConnection | None = None
+        self._listen_lock = threading.RLock()
         self.outage = Outage(target.where, LOG, clock, self.drop_listener)
 
     def __repr__(self) -> str:
@@ -94,16 +95,19 @@ class PgLink:
     # -- LISTEN -------------------------------------------------------------
     def start_listening(self) -> PgConnection | None:
         """LISTEN before the first claim, so no NOTIFY falls between claim and wait."""
-        if self._listener is not None and not self._listener.closed:
-            return self._listener
-        try:
-            listener = psycopg.connect(self.target.conninfo, autocommit=True)
-            listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.target.channel)))
-        except psycopg.OperationalError as exc:
-            self.outage.failed(exc)
-            return None
-        self._listener = listener
-        return listener
+        with self._listen_lock:  # threads claiming at once must not open one each
+            if self._listener is not None and not self._listener.closed:
+                return self._listener
+            try:
+                listener = psycopg.connect(self.target.conninfo, autocommit=True)
+                listener.execute(
+                    sql.SQL("LISTEN {}").format(sql.Identifier(self.target.channel))
+                )
+            except psycopg.OperationalError as exc:
+                self.outage.failed(exc)
+                return None
+            self._listener = listener
+            return listener
 
     def wait(self, timeout: float) -> bool:
         """Block until a NOTIFY or ``timeout``; while the server is away, try to get it back."""
@@ -132,9 +136,10 @@ class PgLink:
         return woken
 
     def drop_listener(self) -> None:
-        if self._listener is not None:
-            self._listener.close()
-            self._listener = None
+        with self._listen_lock:
+            if self._listener is not None:
+                self._listener.close()
+                self._listener = None
 
     def close(self) -> None:
         with self._lock:

@@ -106,7 +106,7 @@ class RedisBackend:
         client_url, self.prefix, self.where = parse_url(url)
         self._clock = clock or SystemClock()
         self._outage = Outage(self.where, LOG, self._clock, self._drop_pubsub)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._pubsub: PubSub | None = None
         self._markers: dict[str, float] | None = None
         self._channel = f"{self.prefix}:wake"
@@ -229,19 +229,20 @@ class RedisBackend:
     # -- waking up ----------------------------------------------------------
     def _subscribe(self) -> PubSub | None:
         """SUBSCRIBE before the first claim, so no wake-up falls between claim and wait."""
-        if self._pubsub is not None:
-            return self._pubsub
-        pubsub: PubSub = self._client.pubsub(  # type: ignore[no-untyped-call]
-            ignore_subscribe_messages=True
-        )
-        try:
-            pubsub.subscribe(self._channel)
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            pubsub.close()
-            self._outage.failed(exc)
-            return None
-        self._pubsub = pubsub
-        return pubsub
+        with self._lock:  # threads claiming at once must not open one each
+            if self._pubsub is not None:
+                return self._pubsub
+            pubsub: PubSub = self._client.pubsub(  # type: ignore[no-untyped-call]
+                ignore_subscribe_messages=True
+            )
+            try:
+                pubsub.subscribe(self._channel)
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                pubsub.close()
+                self._outage.failed(exc)
+                return None
+            self._pubsub = pubsub
+            return pubsub
 
     def wait(self, timeout: float) -> bool:
         """Block until a wake-up (a job became available, a marker changed) or ``timeout``."""
@@ -274,9 +275,10 @@ class RedisBackend:
             return False
 
     def _drop_pubsub(self) -> None:
-        if self._pubsub is not None:
-            self._pubsub.close()
-            self._pubsub = None
+        with self._lock:
+            if self._pubsub is not None:
+                self._pubsub.close()
+                self._pubsub = None
 
     # -- failed jobs --------------------------------------------------------
     @staticmethod
@@ -336,9 +338,8 @@ class RedisBackend:
         return bool(self._script("delete_marker", name))
 
     def close(self) -> None:
-        with self._lock:
-            self._drop_pubsub()
-            self._client.close()
+        self._drop_pubsub()
+        self._client.close()
 
 
 __all__ = ["RedisBackend"]
