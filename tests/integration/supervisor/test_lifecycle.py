@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import pwd
@@ -72,7 +73,10 @@ def test_stopasgroup_stops_the_grandchild_too(tmp_path: Path, parent_ignores_ter
             assert sup.process("parent").exitstatus == -1
             await wait_for(lambda: not alive(grandchild))
 
-    asyncio.run(scenario())
+    try:
+        asyncio.run(scenario())
+    finally:
+        kill_pid_in(pidfile)
 
 
 def test_without_stopasgroup_the_grandchild_survives_the_stop(tmp_path: Path) -> None:
@@ -87,9 +91,17 @@ def test_without_stopasgroup_the_grandchild_survives_the_stop(tmp_path: Path) ->
             grandchild = int(pidfile.read_text())
             await sup.stop_process("parent")
             assert alive(grandchild)
-            os.kill(grandchild, signal.SIGKILL)
 
-    asyncio.run(scenario())
+    try:
+        asyncio.run(scenario())
+    finally:
+        kill_pid_in(pidfile)
+
+
+def kill_pid_in(pidfile: Path) -> None:
+    """Test cleanup: the grandchild outlives its group on purpose in some tests."""
+    with contextlib.suppress(OSError, ValueError):
+        os.kill(int(pidfile.read_text()), signal.SIGKILL)
 
 
 def test_crash_loop_ends_fatal_after_startretries(tmp_path: Path) -> None:
