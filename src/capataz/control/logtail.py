@@ -24,12 +24,12 @@ async def follow_file(request: web.Request, path: str) -> web.StreamResponse:
         handle = open(path, "rb")  # noqa: SIM115, ASYNC230 - kept open across polls; a local file
     except OSError:
         raise web.HTTPNotFound from None
+    response = web.StreamResponse(headers={
+        "Content-Type": "text/plain;charset=utf-8",
+        "X-Accel-Buffering": "no",  # tell a reverse proxy not to buffer the stream
+    })
+    response.enable_chunked_encoding()
     try:
-        response = web.StreamResponse(headers={
-            "Content-Type": "text/plain;charset=utf-8",
-            "X-Accel-Buffering": "no",  # tell a reverse proxy not to buffer the stream
-        })
-        response.enable_chunked_encoding()
         await response.prepare(request)
         size = handle.seek(0, os.SEEK_END)
         handle.seek(max(size - BACKLOG_BYTES, 0))
@@ -40,6 +40,8 @@ async def follow_file(request: web.Request, path: str) -> web.StreamResponse:
                 continue
             await asyncio.sleep(POLL_SECONDS)
             handle = _reopened_if_replaced(handle, path)
+    except ConnectionResetError:
+        return response  # the reader went away (Ctrl-C in tail -f): the normal end
     finally:
         handle.close()
 

@@ -213,8 +213,9 @@ class LogCommands(ControllerBase):
     def _foreground(self, name: str) -> None:
         streams = [LogStream(self, f"/logtail/{name}/{channel}", self.stdout)
                    for channel in ("stdout", "stderr")]
-        for stream in streams:
-            threading.Thread(target=stream.run, daemon=True).start()
+        readers = [threading.Thread(target=stream.run, daemon=True) for stream in streams]
+        for reader in readers:
+            reader.start()
         server = self.server()
         try:
             while True:
@@ -230,9 +231,11 @@ class LogCommands(ControllerBase):
                     break
         except (KeyboardInterrupt, EOFError):
             pass
-        self.output("Exiting foreground")
         for stream in streams:
             stream.close()
+        for reader in readers:
+            reader.join(5)  # so their last output comes before ours
+        self.output("Exiting foreground")
 
     def help_fg(self) -> None:
         self.output("fg <process>\tConnect to a process in foreground mode")
