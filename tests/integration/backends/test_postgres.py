@@ -3,6 +3,7 @@ NOTIFY wake-up in real time, a connection replaced after the server dropped it."
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -194,3 +195,13 @@ def test_the_link_shows_its_state(pg):
     """repr() of the store's link says where it points and whether it is up."""
     _, store = pg
     assert repr(store._link).endswith("/test up>")
+
+
+def test_a_database_that_does_not_exist_is_reported_at_once(postgres_url, caplog):
+    """A refusal that waiting will not cure (unknown database) is not retried as an outage."""
+    missing = postgres_url.rsplit("/", 1)[0] + "/capataz_no_such_database"
+    with caplog.at_level(logging.WARNING, logger="capataz.queue"), pytest.raises(
+        StoreError, match="does not exist"
+    ):
+        PostgresBackend(missing)
+    assert "lost the connection" not in caplog.text

@@ -26,12 +26,25 @@ PgConnection = psycopg.Connection[Any]
 LOG = logging.getLogger("capataz.queue.postgres")
 
 
+#: Refusals at connect time that waiting will not cure. libpq gives connect errors no
+#: SQLSTATE, so they are told apart by the server's (English) message; a localised
+#: server only makes them slower to report, as they are retried like a restart.
+_PERMANENT = ("does not exist", "authentication failed", "no pg_hba.conf entry",
+              "permission denied", "password")
+
+
 def is_link_error(error: BaseException) -> bool:
-    """A lost or refused connection, or the server shutting down (not a deadlock, a bad query)."""
+    """A lost or refused connection, or the server restarting: worth waiting for.
+
+    Not a deadlock, a bad query, or a connection the server refuses for good
+    (unknown database or role, wrong password).
+    """
     if not isinstance(error, psycopg.OperationalError):
         return False
     state = error.sqlstate
-    return state is None or state.startswith(("08", "57P"))
+    if state is None:
+        return not any(text in str(error) for text in _PERMANENT)
+    return state.startswith(("08", "57P"))
 
 
 class PgLink:

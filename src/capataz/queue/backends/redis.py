@@ -120,7 +120,9 @@ class RedisBackend:
             self._scripts = _load_scripts(self._client)
             retry_link(self._check_server, _is_link_error, self._outage, self._clock,
                        OPEN_PATIENCE)
-        except (redis.RedisError, ValueError, StoreUnavailableError) as exc:
+        except StoreUnavailableError as exc:
+            raise StoreError(f"cannot open the queue store: {exc}") from exc
+        except (redis.RedisError, ValueError) as exc:
             raise StoreError(
                 f"cannot open the queue store in {self.where}: {exc}; check the URL and that "
                 "the server runs"
