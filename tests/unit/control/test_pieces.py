@@ -13,7 +13,7 @@ from capataz.control.http_app import Credentials
 from capataz.control.logs import read_log, tail_log
 from capataz.control.protocol import Fault, fault_string, make_namespec, split_namespec
 from capataz.control.rpc import BadRequestError, parse_request
-from capataz.control.supervisor_api import signal_number
+from capataz.control.structs import signal_number
 
 
 def basic(text: str) -> str:
