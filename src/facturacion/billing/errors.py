@@ -19,5 +19,9 @@ class MailError(BillingError):
     """The SMTP server refused the message or could not be reached."""
 
 
+class SunatNotAnsweredError(BillingError):
+    """SUNAT gave no final answer this time; raised in a job so the queue retries it."""
+
+
 class HttpCallError(BillingError):
     """A third-party HTTP call failed for good (a 4xx other than 408/429, or a bad URL)."""

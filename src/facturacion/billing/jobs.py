@@ -23,7 +23,7 @@ from typing import Any
 
 from capataz.queue import fail, job, release
 from facturacion.billing import http_call
-from facturacion.billing.errors import BillingError, MailError
+from facturacion.billing.errors import BillingError, MailError, SunatNotAnsweredError
 from facturacion.billing.files import write_atomically
 from facturacion.billing.mail import build_message, send_message
 from facturacion.billing.printed import render_pdf
@@ -38,10 +38,6 @@ from facturacion.billing.sync import sync_unknown
 #: (``--queue=documentos,default``), so a customer gets the e-mail soon after SUNAT
 #: accepts, not after the whole day's batch has been sent.
 DOCUMENTS_QUEUE = "documentos"
-
-
-class SunatNotAnsweredError(BillingError):
-    """SUNAT gave no final answer this time; the queue retries with backoff."""
 
 
 def _by_key(key: str) -> str:

@@ -18,39 +18,16 @@ import json
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from decimal import Decimal
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final
 
-from facturacion.billing.codec import receipt_from_json, receipt_to_json
+from facturacion.billing.codec import receipt_to_json
 from facturacion.billing.errors import UnknownReceiptError
+from facturacion.billing.records import FINAL_STATES, Receipt, ReceiptState, receipt_from_row
 from facturacion.billing.sqllink import Link, Row, is_postgres_url, open_link
 from facturacion.model import Comprobante
 
-
-class ReceiptState(StrEnum):
-    PENDING = "pending"  # stored, not yet answered by SUNAT (maybe being retried)
-    SENT = "sent"  # sent, outcome unknown: the status sync asks SUNAT
-    ACCEPTED = "accepted"
-    OBSERVED = "observed"  # accepted with observations
-    REJECTED = "rejected"  # final: the number is consumed
-    ERROR = "error"  # configuration or duplicate: a person must look
-
-    @property
-    def is_final(self) -> bool:
-        return self in FINAL_STATES
-
-    @property
-    def is_valid_receipt(self) -> bool:
-        """Accepted by SUNAT (with or without observations): print it and mail it."""
-        return self in {ReceiptState.ACCEPTED, ReceiptState.OBSERVED}
-
-
-FINAL_STATES: Final = frozenset(
-    {ReceiptState.ACCEPTED, ReceiptState.OBSERVED, ReceiptState.REJECTED}
-)
+__all__ = ["FINAL_STATES", "BillingStore", "Receipt", "ReceiptState"]
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS receipts (
@@ -86,40 +63,6 @@ CREATE TABLE IF NOT EXISTS rate_limits (
     next_free DOUBLE PRECISION NOT NULL
 );
 """
-
-
-@dataclass(frozen=True)
-class Receipt:
-    key: str
-    document_type: str
-    series: str
-    number: int
-    issue_date: dt.date
-    currency: str
-    customer_number: str
-    customer_name: str
-    customer_email: str
-    taxable: Decimal
-    igv: Decimal
-    total: Decimal
-    document: dict[str, Any]
-    state: ReceiptState
-    sunat_code: int | None
-    message: str
-    digest_value: str | None
-    xml_path: str | None
-    cdr_path: str | None
-    pdf_path: str | None
-    emailed_at: float | None
-    created_at: float
-    updated_at: float
-
-    @property
-    def document_id(self) -> str:
-        return f"{self.series}-{self.number}"
-
-    def comprobante(self) -> Comprobante:
-        return receipt_from_json(self.document)
 
 
 class BillingStore:
@@ -181,7 +124,7 @@ class BillingStore:
     # ------------------------------------------------------------------ reading
     def find(self, key: str) -> Receipt | None:
         rows = self._query("SELECT * FROM receipts WHERE key = ?", (key,))
-        return _receipt(rows[0]) if rows else None
+        return receipt_from_row(rows[0]) if rows else None
 
     def get(self, key: str) -> Receipt:
         found = self.find(key)
@@ -192,13 +135,13 @@ class BillingStore:
         return found
 
     def all(self) -> list[Receipt]:
-        return [_receipt(row) for row in self._query("SELECT * FROM receipts ORDER BY key")]
+        return [receipt_from_row(row) for row in self._query("SELECT * FROM receipts ORDER BY key")]
 
     def of_day(self, day: dt.date) -> list[Receipt]:
         rows = self._query(
             "SELECT * FROM receipts WHERE issue_date = ? ORDER BY key", (day.isoformat(),)
         )
-        return [_receipt(row) for row in rows]
+        return [receipt_from_row(row) for row in rows]
 
     def in_states(
         self, states: Iterable[ReceiptState], *, updated_before: float | None = None
@@ -210,7 +153,7 @@ class BillingStore:
         if updated_before is not None:
             sql += " AND updated_at < ?"
             params.append(updated_before)
-        return [_receipt(row) for row in self._query(sql + " ORDER BY key", params)]
+        return [receipt_from_row(row) for row in self._query(sql + " ORDER BY key", params)]
 
     def counts(self) -> dict[ReceiptState, int]:
         rows = self._query("SELECT state, COUNT(*) AS n FROM receipts GROUP BY state")
@@ -320,31 +263,3 @@ class BillingStore:
             "pdf": [row["key"] for row in pdf],
             "email": [row["key"] for row in mail],
         }
-
-
-def _receipt(row: Row) -> Receipt:
-    return Receipt(
-        key=row["key"],
-        document_type=row["document_type"],
-        series=row["series"],
-        number=row["number"],
-        issue_date=dt.date.fromisoformat(row["issue_date"]),
-        currency=row["currency"],
-        customer_number=row["customer_number"],
-        customer_name=row["customer_name"],
-        customer_email=row["customer_email"],
-        taxable=Decimal(row["taxable"]),
-        igv=Decimal(row["igv"]),
-        total=Decimal(row["total"]),
-        document=json.loads(row["document"]),
-        state=ReceiptState(row["state"]),
-        sunat_code=row["sunat_code"],
-        message=row["message"],
-        digest_value=row["digest_value"],
-        xml_path=row["xml_path"],
-        cdr_path=row["cdr_path"],
-        pdf_path=row["pdf_path"],
-        emailed_at=row["emailed_at"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
