@@ -2,8 +2,9 @@
 
 The configuration is ``examples/facturacion/supervisor.conf`` itself, with its
 ``/srv/facturacion`` paths moved under the work directory, the user set to whoever
-runs the demo, free ports for the simulator and the mail server, and the programs
-taken from this Python environment.
+runs the demo, free ports for the simulator and the mail server, the programs
+taken from this Python environment, and two demo-only settings: a short lease (a
+killed worker's job comes back in seconds) and the webhook the demo itself serves.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from facturacion.billing.errors import BillingError
 TEMPLATE_HOME: Final = "/srv/facturacion"
 TEMPLATE_SIMULATOR_PORT: Final = "8089"
 TEMPLATE_MAIL_PORT: Final = "8025"
-TEMPLATE_WEBHOOK_PORT: Final = "8090"
 #: Shorter than the production default (30 s), so a killed worker's job comes back sooner.
 DEMO_LEASE: Final = "10"
 WORKER_APPS: Final = "facturacion.billing.jobs,facturacion.jobs"
@@ -98,8 +98,11 @@ def render_config(
     text = text.replace("command=python3 ", f"command={sys.executable} ")
     text = text.replace(TEMPLATE_SIMULATOR_PORT, str(simulator_port))
     text = text.replace(TEMPLATE_MAIL_PORT, str(mail_port))
-    text = text.replace(TEMPLATE_WEBHOOK_PORT, str(webhook_port))
-    return text.replace("environment=\n", f'environment=\n    CAPATAZ_LEASE="{DEMO_LEASE}",\n', 1)
+    demo_only = (
+        f'    CAPATAZ_LEASE="{DEMO_LEASE}",\n'
+        f'    FACTURACION_WEBHOOK_URL="http://127.0.0.1:{webhook_port}/erp/comprobantes",\n'
+    )
+    return text.replace("environment=\n", "environment=\n" + demo_only, 1)
 
 
 def environment_of(config_text: str) -> dict[str, str]:
