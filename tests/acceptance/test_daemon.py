@@ -97,3 +97,25 @@ def test_the_real_supervisorctl_drives_the_daemon(tmp_path: Path) -> None:
         assert "started" in ctl("supervisorctl", "start", first).stdout
         assert "Shut down" in ctl("supervisorctl", "shutdown").stdout
         assert daemon.wait(30) == 0
+
+
+def test_an_eventlistener_from_the_file_hears_a_worker_die(tmp_path: Path) -> None:
+    """[eventlistener:x] runs under capatazd and gets PROCESS_STATE events, as superlance's
+    crashmail would when a worker is killed."""
+    record = tmp_path / "events"
+    listener = (
+        "[eventlistener:watch]\n"
+        f"command={sys.executable} {Path(__file__).parents[1] / 'fixtures/children/listener.py'}"
+        f" {record}\n"
+        "events=PROCESS_STATE_EXITED\n"
+    )
+    conf, log = start_seed(tmp_path, extra=listener)
+    with capatazd("-n", "-c", str(conf)):
+        wait_until(lambda: log.running() >= set(WORKERS) | {"watch"})
+        victim = log.pids()["laravel-worker_05"]
+        os.kill(victim, signal.SIGKILL)
+        wait_until(lambda: record.exists() and "laravel-worker_05" in record.read_text())
+    event = record.read_text().splitlines()[0].split(" ", 2)
+    assert event[1] == "PROCESS_STATE_EXITED"
+    assert event[2] == ("processname:laravel-worker_05 groupname:laravel-worker "
+                        f"from_state:RUNNING expected:0 pid:{victim}")

@@ -52,6 +52,8 @@ Daemon
     everything, reads the configuration again and starts over (same pid).
     ``subscribe(listener)`` -> unsubscribe: ``listener(event)`` gets every
     ``ProcessStateChange``, ``SupervisorStateChange`` and ``GroupChange``.
+    ``send_remote_comm_event(type, data)`` sends REMOTE_COMMUNICATION to the
+    ``[eventlistener:x]`` pools (``event_bus``; see ``eventlisteners``).
 
 Any call that changes something raises ``ShutdownStateError`` unless ``state``
 is RUNNING.

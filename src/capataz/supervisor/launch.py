@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 
 from capataz.config.model import AUTO, ChannelLog, Config, ProcessConfig
 from capataz.supervisor.logfiles import LogFile, LogFiles
-from capataz.supervisor.output import OutputChannel, PipeReader
+from capataz.supervisor.output import OutputChannel, OutputSink, PipeReader
 from capataz.supervisor.spawn import (
     SpawnedChild,
     SpawnRequest,
@@ -38,12 +38,15 @@ class ProcessOutput:
         self.channels = {"stdout": stdout, "stderr": stderr}
         self.readers: list[PipeReader] = []
 
-    def attach(self, child: SpawnedChild) -> None:
+    def attach(self, child: SpawnedChild, stdout: OutputSink | None = None) -> None:
+        """Read the child's pipes; ``stdout`` replaces the stdout channel (event listeners)."""
         loop = asyncio.get_running_loop()
+        sinks: dict[str, OutputSink] = {"stdout": stdout or self.channels["stdout"],
+                                        "stderr": self.channels["stderr"]}
         for name, fd in (("stdout", child.stdout), ("stderr", child.stderr)):
             if fd is not None:
                 self.readers.append(
-                    PipeReader(loop, fd, self.channels[name], on_eof=self.readers.remove)
+                    PipeReader(loop, fd, sinks[name], on_eof=self.readers.remove)
                 )
 
     def close(self, logfiles: LogFiles) -> None:

@@ -13,6 +13,7 @@ import contextlib
 import os
 import re
 from collections.abc import Callable
+from typing import Protocol
 
 from capataz.supervisor.logfiles import LogFile
 
@@ -86,6 +87,14 @@ class OutputChannel:
             self._echo(lines)
 
 
+class OutputSink(Protocol):
+    """Where a pipe's bytes go: an ``OutputChannel``, or an event listener's protocol."""
+
+    def feed(self, data: bytes, partial: bytearray | None = None) -> None: ...
+
+    def flush(self, partial: bytearray | None = None) -> None: ...
+
+
 class PipeReader:
     """Feeds a non-blocking pipe into a channel until EOF, then closes it."""
 
@@ -93,7 +102,7 @@ class PipeReader:
         self,
         loop: asyncio.AbstractEventLoop,
         fd: int,
-        channel: OutputChannel,
+        channel: OutputSink,
         on_eof: Callable[[PipeReader], None] | None = None,
     ) -> None:
         self._loop = loop

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from capataz.config.model import Config, GroupConfig, ProcessConfig
+from capataz.config.model import Config, GroupConfig, GroupKind, ProcessConfig
 from capataz.supervisor import logread
 from capataz.supervisor.clock import Clock, LoopClock
 from capataz.supervisor.errors import (
@@ -30,6 +30,7 @@ from capataz.supervisor.errors import (
     StillRunningError,
     SupervisorError,
 )
+from capataz.supervisor.eventlisteners import EventBus
 from capataz.supervisor.events import (
     Event,
     GroupChange,
@@ -118,6 +119,7 @@ class Supervisor:
         self._outputs: dict[Process, ProcessOutput] = {}
         self._by_pid: dict[int, Process] = {}
         self._reaper = Reaper(self.child_exited) if reap else None
+        self.event_bus = EventBus(self.clock, lambda: self.config.supervisord.identifier)
         self._request: asyncio.Event | None = None
         self._restart_requested = False
         for group_config in config.groups:
@@ -135,6 +137,11 @@ class Supervisor:
                 listener(event)
             except Exception:
                 log.exception("event listener %r failed on %r", listener, event)
+        self.event_bus.publish(event)
+
+    def send_remote_comm_event(self, kind: str, data: str) -> None:
+        """REMOTE_COMMUNICATION to the event listeners (``sendRemoteCommEvent``)."""
+        self.event_bus.notify("REMOTE_COMMUNICATION", f"type:{kind}\n{data}")
 
     def _set_state(self, state: SupervisorState) -> None:
         if state is not self.state:
@@ -186,6 +193,8 @@ class Supervisor:
         processes = {pc.name: self._make_process(pc) for pc in config.processes}
         group = Group(config, processes)
         self.groups[config.name] = group
+        if config.kind is GroupKind.EVENTLISTENER and config.eventlistener is not None:
+            self.event_bus.add_group(config, group.ordered())
         return group
 
     def _make_process(self, config: ProcessConfig) -> Process:
@@ -206,7 +215,7 @@ class Supervisor:
     # ------------------------------------------------------------ children
     def _spawned(self, process: Process, child: SpawnedChild) -> None:
         self._by_pid[child.pid] = process
-        self._outputs[process].attach(child)
+        self._outputs[process].attach(child, self.event_bus.listener_for(process))
 
     def child_exited(self, pid: int, waitstatus: int) -> bool:
         """Route a reaped child's status to its process; False if it is not ours."""
@@ -421,6 +430,7 @@ class Supervisor:
         for process in group.processes.values():
             process.close()
             self._outputs.pop(process).close(self.logfiles)
+        self.event_bus.remove_group(group.name)
         del self.groups[group.name]
 
     # ------------------------------------------------------------ daemon lifecycle
@@ -451,6 +461,7 @@ class Supervisor:
         self._request = asyncio.Event()
         if self._reaper is not None:
             self._reaper.install(loop)
+        self.event_bus.start_ticks()
         try:
             while True:
                 self._set_state(SupervisorState.RUNNING)
@@ -463,6 +474,7 @@ class Supervisor:
                     break
                 self._reload_for_restart()
         finally:
+            self.event_bus.stop_ticks()
             if self._reaper is not None:
                 self._reaper.uninstall()
             self._request = None
