@@ -371,3 +371,19 @@ def test_one_handle_shared_by_threads_never_hands_out_a_job_twice(backend):
     for thread in threads:
         thread.join(timeout=60)
     assert sorted(seen) == [f"s{i:03d}" for i in range(160)]
+
+
+def test_a_failed_job_id_no_store_can_hold_finds_nothing(store, backend, request):
+    """queue:forget / queue:retry with an absurd id (a typo) find nothing rather than crash."""
+    if store.kind == "sqlite":
+        request.applymarker(pytest.mark.xfail(
+            raises=OverflowError, strict=True,
+            reason="the SQLite store passes the id to sqlite3, which cannot hold it",
+        ))
+    huge = 10**30
+    backend.push([job("f")])
+    backend.fail(backend.claim(["default"], "w", 30).lease_token, "x")
+    assert backend.get_failed(str(huge)) is None
+    assert backend.forget_failed([huge]) == 0
+    assert backend.retry_failed([huge]) == []
+    assert len(backend.failed_jobs()) == 1

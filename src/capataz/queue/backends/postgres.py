@@ -39,6 +39,7 @@ T = TypeVar("T")
 SETTLE_PATIENCE = 30.0
 #: How long opening the store waits for a server that is restarting (or not up yet).
 OPEN_PATIENCE = 10.0
+MAX_ID = 2**63 - 1
 
 _ENLISTED: contextvars.ContextVar[PgConnection | None] = contextvars.ContextVar(
     "capataz_pg_enlisted", default=None
@@ -67,6 +68,11 @@ def in_transaction(conn: PgConnection) -> Iterator[PgConnection]:
         yield conn
     finally:
         _ENLISTED.reset(token)
+
+
+def _ids(ids: Sequence[int]) -> list[int]:
+    """Ids a bigint can hold: larger ones (a typo) match nothing instead of failing."""
+    return [i for i in ids if 0 < i <= MAX_ID]
 
 
 class PostgresBackend:
@@ -328,17 +334,17 @@ class PostgresBackend:
         return [FailedJob(*row) for row in rows]
 
     def get_failed(self, key: str) -> FailedJob | None:
-        numeric = int(key) if key.isdigit() else None
+        numeric = int(key) if key.isdigit() and int(key) <= MAX_ID else None
         rows = self._run("get_failed", {"id": numeric, "uuid": key})
         return FailedJob(*rows[0]) if rows else None
 
     def retry_failed(self, ids: Sequence[int]) -> list[str]:
         now = self._clock.time()
-        rows = self._run("retry_failed", {"ids": list(ids), "now": now})
+        rows = self._run("retry_failed", {"ids": _ids(ids), "now": now})
         return [uuid for _, uuid in sorted(rows)]
 
     def forget_failed(self, ids: Sequence[int]) -> int:
-        return self._count("forget_failed", {"ids": list(ids)})
+        return self._count("forget_failed", {"ids": _ids(ids)})
 
     def flush_failed(self, failed_before: float | None = None) -> int:
         return self._count("flush_failed", {"failed_before": failed_before})
