@@ -125,7 +125,7 @@ WHERE id IN (
 -- are skipped instead of waited for. Each job gets its own lease token.
 UPDATE {schema}.jobs AS j
 SET state = 'running', attempts = j.attempts + 1, reserved_at = %(now)s,
-    lease_token = md5(random()::text || clock_timestamp()::text || j.id::text),
+    lease_token = replace(gen_random_uuid()::text, '-', ''),
     lease_expires_at = %(lease_expires_at)s, worker = %(worker)s
 FROM (
     SELECT id FROM {schema}.jobs
