@@ -45,6 +45,8 @@ class OutputChannel:
         self.tail = bytearray()
         #: Bytes received since the tail was last cleared: the offset of the tail's end.
         self.received = 0
+        #: Called with each batch of whole lines (PROCESS_LOG_* events when enabled).
+        self.on_lines: Callable[[bytes], None] | None = None
 
     def feed(self, data: bytes, partial: bytearray | None = None) -> None:
         """Take bytes read from a pipe; ``partial`` is that pipe's unfinished line.
@@ -85,6 +87,8 @@ class OutputChannel:
             self.logfile.write(lines)
         if self._echo is not None:
             self._echo(lines)
+        if self.on_lines is not None:
+            self.on_lines(lines)
 
 
 class OutputSink(Protocol):

@@ -210,7 +210,20 @@ class Supervisor:
             logfiles=output.paths,
         )
         self._outputs[process] = output
+        for name, log_config in (("stdout", config.stdout), ("stderr", config.stderr)):
+            if log_config.events_enabled:
+                output.channels[name].on_lines = self._log_event(process, name)
         return process
+
+    def _log_event(self, process: Process, channel: str) -> Callable[[bytes], None]:
+        """PROCESS_LOG_STDOUT/STDERR for ``*_events_enabled``, payload as Supervisor's."""
+        def notify(lines: bytes) -> None:
+            header = (f"processname:{process.name} groupname:{process.group} "
+                      f"pid:{process.pid} channel:{channel}\n")
+            text = lines.decode("utf-8", "replace")
+            self.event_bus.notify(f"PROCESS_LOG_{channel.upper()}", header + text)
+
+        return notify
 
     # ------------------------------------------------------------ children
     def _spawned(self, process: Process, child: SpawnedChild) -> None:

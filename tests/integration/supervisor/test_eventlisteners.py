@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tests.integration.supervisor.helpers import child, config, program, running, wait_for
 
-from capataz.config.model import EventListenerOptions, GroupConfig, GroupKind
+from capataz.config.model import ChannelLog, EventListenerOptions, GroupConfig, GroupKind
 from capataz.supervisor import ProcessState
 
 S = ProcessState
@@ -82,3 +82,22 @@ def test_supervisor_state_and_group_events(tmp_path: Path) -> None:
     names = [line.split(" ", 2)[1] for line in lines(record)]
     assert "PROCESS_GROUP_REMOVED" in names
     assert all(n.startswith(("PROCESS_GROUP_", "SUPERVISOR_STATE_CHANGE_")) for n in names)
+
+
+def test_process_log_events_when_enabled(tmp_path: Path) -> None:
+    """stdout_events_enabled: PROCESS_LOG_STDOUT carries the lines with Supervisor's header."""
+    record = tmp_path / "events"
+    cfg = config(tmp_path, listener(record, "PROCESS_LOG"),
+                 program("talker", child("exit_with.py", 0, 0.5), startsecs=0,
+                         stdout=ChannelLog(logfile=None, events_enabled=True)))
+
+    async def scenario() -> None:
+        async with running(cfg):
+            await wait_for(lambda: any("PROCESS_LOG_STDOUT" in line for line in lines(record)))
+
+    asyncio.run(scenario())
+    event = next(line for line in lines(record) if "PROCESS_LOG_STDOUT" in line)
+    name, payload = event.split(" ", 2)[1:]
+    assert name == "PROCESS_LOG_STDOUT"
+    assert payload.startswith("processname:talker groupname:talker pid:")
+    assert payload.endswith(" channel:stdout|exiting with 0|")
