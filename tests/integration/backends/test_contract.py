@@ -373,13 +373,8 @@ def test_one_handle_shared_by_threads_never_hands_out_a_job_twice(backend):
     assert sorted(seen) == [f"s{i:03d}" for i in range(160)]
 
 
-def test_a_failed_job_id_no_store_can_hold_finds_nothing(store, backend, request):
+def test_a_failed_job_id_no_store_can_hold_finds_nothing(store, backend):
     """queue:forget / queue:retry with an absurd id (a typo) find nothing rather than crash."""
-    if store.kind == "sqlite":
-        request.applymarker(pytest.mark.xfail(
-            raises=OverflowError, strict=True,
-            reason="the SQLite store passes the id to sqlite3, which cannot hold it",
-        ))
     huge = 10**30
     backend.push([job("f")])
     backend.fail(backend.claim(["default"], "w", 30).lease_token, "x")

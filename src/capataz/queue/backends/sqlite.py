@@ -236,7 +236,7 @@ class SqliteBackend:
         return [FailedJob(*row) for row in rows.fetchall()]
 
     def get_failed(self, key: str) -> FailedJob | None:
-        numeric = int(key) if key.isdigit() else None
+        numeric = int(key) if key.isdigit() and _fits_rowid(int(key)) else None
         row = self._run("get_failed", id=numeric, uuid=key).fetchone()
         return FailedJob(*row) if row else None
 
@@ -244,7 +244,7 @@ class SqliteBackend:
         now = self._clock.time()
         uuids: list[str] = []
         with self._transaction() as db:
-            for failed_id in ids:
+            for failed_id in filter(_fits_rowid, ids):
                 row = db.execute(Q["retry_failed"], {"id": failed_id, "now": now}).fetchone()
                 if row is not None:
                     uuids.append(row[0])
@@ -253,7 +253,10 @@ class SqliteBackend:
 
     def forget_failed(self, ids: Sequence[int]) -> int:
         with self._transaction() as db:
-            return sum(db.execute(Q["forget_failed"], {"id": i}).rowcount for i in ids)
+            return sum(
+                db.execute(Q["forget_failed"], {"id": i}).rowcount
+                for i in filter(_fits_rowid, ids)
+            )
 
     def flush_failed(self, failed_before: float | None = None) -> int:
         before = float("inf") if failed_before is None else failed_before
@@ -291,3 +294,8 @@ class SqliteBackend:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _fits_rowid(value: int) -> bool:
+    """An id SQLite can hold; a larger one (a typo) names no row rather than overflowing."""
+    return -(2**63) <= value < 2**63
