@@ -1,7 +1,8 @@
 """Queue connections: a URL names a store, a connection name picks a URL.
 
 ``sqlite:///var/lib/capataz/queue.db`` (everything after ``sqlite://`` is the
-path), ``memory://`` (this process only; tests). The ``default`` connection's
+path), ``postgresql://…`` and ``redis://…``/``rediss://…`` (the server stores),
+``memory://`` (this process only; tests). The ``default`` connection's
 URL comes from ``CAPATAZ_QUEUE_URL``, or is the SQLite file in the user's data
 directory (``$XDG_DATA_HOME/capataz/queue.sqlite3``, normally
 ``~/.local/share/capataz/queue.sqlite3``). A job declared with
