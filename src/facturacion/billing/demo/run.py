@@ -27,7 +27,7 @@ from facturacion.billing.demo.setup import DemoPaths, prepare
 from facturacion.billing.demo.stack import Stack, free_port, port_open, start_stack
 from facturacion.billing.demo.webhook import WebhookReceiver
 from facturacion.billing.errors import BillingError
-from facturacion.billing.store import BillingStore, ReceiptState
+from facturacion.billing.store import BillingStore, Receipt, ReceiptState
 
 #: How often stuck receipts are checked with SUNAT while the batch runs.
 SYNC_EVERY = 15.0
@@ -237,7 +237,7 @@ class Demo:
     by outcome:      {", ".join(f"{k} {v}" for k, v in sorted(counts.items()))}
     as scripted:     {matched}/{len(batch.expectations)} reached the state the simulator was told to give
     jobs:            {done_jobs} done, {done_jobs / max(elapsed, 0.001):.1f} jobs/s with 8 workers{f", {self.kills} killed with SIGKILL" if self.kills else ""}
-    run by:          {self.stack.mode if self.stack else "?"}
+    run by:          {self.stack.mode if self.stack else "?"}{self._needs_a_person(receipts)}
     ERP webhook:     {len(self.webhook.notified())} final answers posted in {self.webhook.calls} calls, rate-limited across the workers
 
     signed XML:      {self._shown(self.paths.data / "xml")}/
@@ -254,6 +254,15 @@ class Demo:
       {capataz} queue:stats --url {url}
       {capataz} queue:failed --url {url}
       ./dev demo --keep-running        (keep it all up to explore)""")  # noqa: E501
+
+    @staticmethod
+    def _needs_a_person(receipts: dict[str, Receipt]) -> str:
+        """Receipts in error: e.g. a boleta whose answer was lost with a killed worker
+        (SUNAT answers its resend with 1033 and cannot be asked about boletas)."""
+        stuck = [r for r in receipts.values() if r.state is ReceiptState.ERROR]
+        lines = "".join(f"\n      {r.key}: {r.message}" for r in stuck[:5])
+        more = f"\n      ... and {len(stuck) - 5} more" if len(stuck) > 5 else ""
+        return f"\n    needs a person:  {len(stuck)}{lines}{more}" if stuck else ""
 
     @staticmethod
     def _shown(path: Path) -> str:
