@@ -30,7 +30,9 @@ command=sleep 1000
 startsecs=0
 
 [program:once]
-command=true
+; lives 0.5 s: long enough to be seen RUNNING (with `true`, whether supervisord
+; sees it RUNNING before it exits is a race), short enough to be EXITED soon after
+command=sh -c 'sleep 0.5'
 autostart=false
 startsecs=0
 autorestart=false
@@ -54,7 +56,7 @@ startsecs=0
 CHANGED = (
     PROGRAMS.replace("[program:sleeper]\ncommand=sleep 1000", "[program:sleeper]\n"
                      "command=sleep 2000")
-    .replace("[program:once]\ncommand=true", "[program:gone]\ncommand=true")
+    .replace("[program:once]\n", "[program:gone]\n")
     + "\n[program:newp]\ncommand=sleep 1000\nstartsecs=0\n"
 )
 

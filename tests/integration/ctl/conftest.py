@@ -28,7 +28,9 @@ command=sleep 1000
 startsecs=0
 
 [program:once]
-command=true
+; lives 0.5 s: long enough to be seen RUNNING (with `true`, whether supervisord
+; sees it RUNNING before it exits is a race), short enough to be EXITED soon after
+command=sh -c 'sleep 0.5'
 autostart=false
 startsecs=0
 autorestart=false

@@ -15,7 +15,7 @@ from .conftest import PROGRAMS, Oracle, running_oracle, wait_until_serving, writ
 CHANGED = (
     PROGRAMS.replace("[program:sleeper]\ncommand=sleep 1000", "[program:sleeper]\n"
                      "command=sleep 2000")
-    .replace("[program:once]\ncommand=true", "[program:gone]\ncommand=true")
+    .replace("[program:once]\n", "[program:gone]\n")
     + "\n[program:newp]\ncommand=sleep 1000\nstartsecs=0\n"
 )
 

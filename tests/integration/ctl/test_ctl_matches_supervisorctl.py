@@ -132,7 +132,7 @@ def test_maintail_reads_the_main_log(oracle: Oracle) -> None:
         (("stop", "grp:*"), ("start", "grp:*")),
         (("stop", "grp:a", "sleeper"), ("start", "grp:a", "sleeper")),
         (("stop", "all"), ("start", "sleeper", "grp:*")),
-        (("start", "once"), ()),
+        (("start", "once"), ("stop", "once")),
         (("start", "crash"), ()),
         (("remove", "once"), ("add", "once")),
     ],
