@@ -5,7 +5,7 @@ It sets up a work directory (``var/demo/`` by default: a certificate, the exampl
 that configuration (8 queue workers, the local SUNAT simulator and a mail server),
 dispatches a day of receipts with some scripted SUNAT rejections, observations and
 faults, shows progress until every receipt has its final answer, PDF and e-mail, and
-prints where everything is. Ctrl-C stops it cleanly.
+prints where everything is. Ctrl-C stops it cleanly; ``--resume`` picks it up again.
 """
 
 from __future__ import annotations
@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where everything is set up; cleaned at each run (default var/demo)")
     parser.add_argument("--keep-running", action="store_true",
                         help="after the summary, keep everything up to explore until Ctrl-C")
+    parser.add_argument("--resume", action="store_true",
+                        help="pick up a stopped run in --workdir instead of starting a new one")
     parser.add_argument("--kill-workers", type=_not_negative, default=0, metavar="N",
                         help="SIGKILL N workers during the run, to watch nothing get lost")
     parser.add_argument("--seed", type=int, default=7, help="seed of the random batch")
@@ -67,6 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = DemoOptions(
         receipts=args.receipts, workdir=args.workdir, keep_running=args.keep_running,
         kill_workers=args.kill_workers, seed=args.seed, timeout=args.timeout,
+        resume=args.resume,
     )  # fmt: skip
     return run_demo(options)
 

@@ -1,8 +1,8 @@
 """Stopping the main job, and starting the system again where it stopped.
 
 Ctrl-C in the middle of a batch stops capatazd and its programs cleanly (exit 130,
-nothing left running); capatazd started again with the same configuration, plus one
-``reanudar`` job, takes every receipt to its end from the stores on disk. With
+nothing left running); ``--resume`` starts capatazd again on the same directory and
+one ``reanudar`` job takes every receipt to its end from the stores on disk. With
 ``--keep-running``, SIGTERM after the summary is the normal way out (exit 0).
 """
 
@@ -13,13 +13,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from capataz.queue import CONNECTIONS
-from facturacion.billing import jobs
 from facturacion.billing.store import BillingStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,21 +58,9 @@ def _read_until(process: subprocess.Popen[str], text: str, seconds: float = 60) 
     raise AssertionError(f"{text!r} never appeared in:\n{''.join(seen)}")
 
 
-@pytest.fixture
-def daemon_cleanup() -> Iterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            process.wait(60)
-    CONNECTIONS.reset()
-
-
-def test_ctrl_c_stops_cleanly_and_a_restart_resumes(
-    tmp_path: Path, daemon_cleanup: list[subprocess.Popen[bytes]]
-) -> None:
-    """SIGINT mid-batch: exit 130, no process left. capatazd again + reanudar: all done."""
+def test_ctrl_c_stops_cleanly_and_a_restart_resumes(tmp_path: Path) -> None:
+    """SIGINT mid-batch: exit 130, no process left. --resume: capatazd again, reanudar,
+    and every receipt reaches its scripted end from the stores on disk."""
     workdir = tmp_path / "demo"
     with _demo(workdir, "--receipts", "30") as process:
         _read_until(process, "==> dispatched")
@@ -88,28 +73,33 @@ def test_ctrl_c_stops_cleanly_and_a_restart_resumes(
     assert "==> stopping capatazd" in rest
     assert not _leftovers(str(workdir))
 
-    with (workdir / "logs" / "restart.log").open("ab") as log:
-        daemon_cleanup.append(subprocess.Popen(
-            [str(Path(sys.executable).parent / "capatazd"), "-c", str(workdir / "supervisor.conf"),
-             "-n"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        ))  # fmt: skip
-    CONNECTIONS.use(f"sqlite://{workdir / 'data' / 'queue.sqlite3'}")
-    jobs.reanudar.dispatch()
+    with _demo(workdir, "--resume") as process:
+        assert process.stdout is not None
+        resumed = process.stdout.read()
+        assert process.wait(200) == 0, resumed
+    assert "==> resuming:" in resumed
+    assert "30/30 reached the state the simulator was told to give" in resumed
+    assert not _leftovers(str(workdir))
     store = BillingStore(workdir / "data" / "billing.sqlite3")
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            progress = store.progress()
-            if progress["final"] == 30 and progress["emails"] == progress["valid"]:
-                break
-            assert time.monotonic() < deadline, f"not resumed: {progress} {store.counts()}"
-            time.sleep(0.5)
+        progress = store.progress()
+        assert progress["final"] == 30
+        assert progress["emails"] == progress["valid"]
         for receipt in store.all():
             assert receipt.cdr_path is not None
             assert Path(receipt.cdr_path).exists()
             assert (receipt.pdf_path is not None) == receipt.state.is_valid_receipt
     finally:
         store.close()
+
+
+def test_resume_needs_a_stopped_run(tmp_path: Path) -> None:
+    """--resume in an empty directory says there is nothing to resume, exit 1."""
+    with _demo(tmp_path / "nothing", "--resume") as process:
+        assert process.stdout is not None
+        output = process.stdout.read()
+        assert process.wait(60) == 1
+    assert "no stopped demo to resume" in output
 
 
 def test_keep_running_ends_cleanly_on_sigterm(tmp_path: Path) -> None:

@@ -41,6 +41,7 @@ class DemoOptions:
     kill_workers: int = 0
     seed: int = 7
     timeout: float = 900.0
+    resume: bool = False
 
 
 def _post(url: str, data: Any) -> None:
@@ -83,11 +84,11 @@ class Demo:
         try:
             self.say(f"==> setting up {self.paths.home} (certificate, supervisor.conf, stores)")
             programs = prepare(self.paths, self.simulator_port, self.mail_port,
-                               self.webhook.port)  # fmt: skip
+                               self.webhook.port, clean=not options.resume)  # fmt: skip
             self.webhook.start()
             self.say(f"==> capatazd -c {self.paths.config} -n")
             self.stack = start_stack(programs, self.ready, self.say)
-            batch = self.dispatch(options.receipts)
+            batch = self.resume() if options.resume else self.dispatch(options.receipts)
             finished = self.watch(batch)
             self.summary(batch, finished, self.report())
             complete = finished
@@ -110,9 +111,7 @@ class Demo:
         return 0 if complete else 1
 
     def dispatch(self, count: int) -> Batch:
-        read_timeout = float(programs_env(self.paths, "FACTURACION_SUNAT_READ_TIMEOUT") or 5)
-        batch = script(make_receipts(count, seed=self.options.seed), seed=self.options.seed,
-                       read_timeout=read_timeout)  # fmt: skip
+        batch = self._batch(count)
         base = f"http://127.0.0.1:{self.simulator_port}/admin"
         _post(f"{base}/config", {"reject_with_fault": False})
         _post(f"{base}/rules", batch.rules)
@@ -135,6 +134,40 @@ class Demo:
             f"fail {batch.scripted('transient')} transiently first and answer "
             f"{batch.scripted('unknown-outcome')} too late"
         )
+        self.started = time.monotonic()
+        return batch
+
+    def _batch(self, count: int) -> Batch:
+        read_timeout = float(programs_env(self.paths, "FACTURACION_SUNAT_READ_TIMEOUT") or 5)
+        return script(make_receipts(count, seed=self.options.seed), seed=self.options.seed,
+                      read_timeout=read_timeout)  # fmt: skip
+
+    def resume(self) -> Batch:
+        """Pick up a stopped run: the stores on disk say what is left; ``reanudar`` does it.
+
+        The simulator starts empty, so the script is told again for the receipts SUNAT
+        has not answered yet.
+        """
+        expected = json.loads(self.paths.expected.read_text())
+        batch = self._batch(len(expected))
+        if set(batch.expectations) != set(expected):
+            raise BillingError(
+                "the stopped batch was made on another day or with another --seed; "
+                "run ./dev demo to start a new one"
+            )
+        store = BillingStore(self.paths.data / "billing.sqlite3")
+        try:
+            open_keys = {r.key for r in store.all() if not r.state.is_final}
+            todo = store.unfinished()
+        finally:
+            store.close()
+        base = f"http://127.0.0.1:{self.simulator_port}/admin"
+        _post(f"{base}/config", {"reject_with_fault": False})
+        _post(f"{base}/rules", [rule for rule in batch.rules if rule["match"] in open_keys])
+        CONNECTIONS.use(self.paths.queue_url)
+        jobs.reanudar.dispatch()
+        self.say(f"==> resuming: {len(todo['send'])} receipts to send, {len(todo['pdf'])} to "
+                 f"print, {len(todo['email'])} to mail")  # fmt: skip
         self.started = time.monotonic()
         return batch
 

@@ -116,9 +116,16 @@ def environment_of(config_text: str) -> dict[str, str]:
 
 
 def prepare(
-    paths: DemoPaths, simulator_port: int, mail_port: int, webhook_port: int = 8090
+    paths: DemoPaths, simulator_port: int, mail_port: int, webhook_port: int = 8090,
+    *, clean: bool = True,
 ) -> Programs:
-    paths.clean()
+    """Write the certificate and the configuration; ``clean`` forgets the previous run."""
+    if clean:
+        paths.clean()
+    elif not paths.expected.exists():
+        raise BillingError(
+            f"there is no stopped demo to resume in {paths.home}; run ./dev demo first"
+        )
     if not paths.certificate.exists():
         credentials = samples.self_signed_credentials()
         paths.certificate.write_bytes(credentials.key_pem + credentials.certificate_pem)
