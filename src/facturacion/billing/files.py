@@ -1,9 +1,19 @@
-"""Writing files that other processes read: all or nothing."""
+"""Writing files that other processes read (all or nothing), and Lima's date."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
+from typing import Final
+
+#: Peru has no daylight saving time: UTC-5 all year. Receipts are dated in Lima.
+LIMA: Final = dt.timezone(dt.timedelta(hours=-5), "America/Lima")
+
+
+def lima_today() -> dt.date:
+    """Today's date in Lima, whatever the server's time zone (issue dates are Lima's)."""
+    return dt.datetime.now(LIMA).date()
 
 
 def write_atomically(path: Path, data: bytes) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 from capataz.queue import fail, job, release
 from facturacion.billing import http_call
 from facturacion.billing.errors import BillingError, MailError, SunatNotAnsweredError
-from facturacion.billing.files import write_atomically
+from facturacion.billing.files import lima_today, write_atomically
 from facturacion.billing.mail import build_message, send_message
 from facturacion.billing.printed import render_pdf
 from facturacion.billing.ratelimit import SharedRateLimiter
@@ -127,9 +127,10 @@ def enviar_correo(key: str) -> str:
 
 @job(tries=3, backoff=(30,), timeout=600)
 def reporte_diario(day: str | None = None) -> list[str]:
-    """Write ``reports/ventas-YYYY-MM-DD.csv`` and its PDF summary for one issue date."""
+    """Write ``reports/ventas-YYYY-MM-DD.csv`` and its PDF for one issue date (default:
+    today in Lima)."""
     rt = runtime()
-    when = dt.date.fromisoformat(day) if day else dt.date.today()
+    when = dt.date.fromisoformat(day) if day else lima_today()
     receipts = rt.store.of_day(when)
     issuer = receipts[0].document.get("issuer", {}).get("legal_name", "") if receipts else ""
     files = write_report(receipts, when, rt.paths.report_dir, issuer)

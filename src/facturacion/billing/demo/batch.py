@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
 
+from facturacion.billing.files import lima_today
 from facturacion.billing.store import ReceiptState
 from facturacion.catalogs import DocumentType, IdentityType, PaymentForm
 from facturacion.model import (
@@ -121,7 +122,7 @@ def make_receipts(count: int, *, seed: int = 7, day: dt.date | None = None
                   ) -> list[tuple[Comprobante, str]]:  # fmt: skip
     """``count`` receipts: about 40% facturas, 35% boletas, 15% credit and 10% debit notes."""
     rng = random.Random(seed)  # noqa: S311 - sample data, not secrets
-    day = day or dt.date.today()
+    day = day or lima_today()
     numbers = _Numbers()
     made: list[tuple[Comprobante, str]] = []
     emails: dict[str, str] = {}

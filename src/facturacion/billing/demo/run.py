@@ -7,7 +7,6 @@ The workers, under capatazd, do everything else.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import random
@@ -27,6 +26,7 @@ from facturacion.billing.demo.setup import DemoPaths, prepare
 from facturacion.billing.demo.stack import Stack, free_port, port_open, start_stack
 from facturacion.billing.demo.webhook import WebhookReceiver
 from facturacion.billing.errors import BillingError
+from facturacion.billing.files import lima_today
 from facturacion.billing.store import BillingStore, Receipt, ReceiptState
 
 #: How often stuck receipts are checked with SUNAT while the batch runs.
@@ -234,7 +234,7 @@ class Demo:
             self.say(f"\n==> SIGKILL worker pid {victim} ({self.kills}/{of})")
 
     def report(self) -> Path:
-        day = dt.date.today()
+        day = lima_today()
         jobs.reporte_diario.dispatch(day.isoformat())
         target = self.paths.data / "reports" / f"ventas-{day.isoformat()}.pdf"
         deadline = time.monotonic() + 60
