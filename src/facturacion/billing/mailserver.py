@@ -55,6 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         controller = start(options.host, options.port, options.maildir)
     except (OSError, RuntimeError) as error:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, stop_signals)
         print(f"mailserver: cannot listen on {options.host}:{options.port}: {error}",
               file=sys.stderr)  # fmt: skip
         return exitcodes.FAILURE

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import smtplib
+import socket
 import subprocess
 import sys
 import time
@@ -108,3 +109,19 @@ def test_the_mail_server_refuses_other_addresses(capsys: pytest.CaptureFixture[s
     """It is a local test tool: a non-loopback address is a usage error; a busy port fails."""
     assert mailserver.main(["--host", "0.0.0.0", "--maildir", "/tmp/x"]) == 2  # noqa: S104
     assert "loopback" in capsys.readouterr().err
+
+
+def test_the_mail_server_reports_a_busy_port(tmp_path: Path) -> None:
+    """Another server on the port: exit 1 with the address, not a traceback."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "facturacion.billing.mailserver", "--port", str(port),
+             "--maildir", str(tmp_path / "m")], capture_output=True, text=True, timeout=30,
+            check=False,
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
