@@ -169,3 +169,14 @@ def test_a_mail_without_files_is_refused(runtime: Runtime) -> None:
     runtime.store.add(receipt, "x@y.example")
     with pytest.raises(FailJob, match="generar_pdf"):
         jobs.enviar_correo(receipt.key)
+
+
+def test_a_different_receipt_under_a_signed_number_is_refused(runtime: Runtime) -> None:
+    """The number was signed with other content: error, and the job fails for a person."""
+    signed = samples.factura(10)
+    runtime.service(runtime.api()).prepare(signed)
+    other = samples.factura(10, lines=(signed.lines[0],))
+    runtime.store.add(other)
+    with pytest.raises(FailJob, match="new number"):
+        _send(other.key)
+    assert runtime.store.get(other.key).state is ReceiptState.ERROR
