@@ -183,7 +183,7 @@ def start_stack(
         DaemonStack(daemon).stop()
         raise
     code = daemon.poll()
-    _stop_process(daemon, 10)
+    DaemonStack(daemon).stop()  # it stops its own programs; killpg would orphan them
     reason = f"exited with status {code}" if code is not None else f"was not ready in {wait:g}s"
     say(f"capatazd {reason} (see {programs.logs / 'capatazd.stdout.log'}); starting the "
         f"{programs.numprocs} workers, the SUNAT simulator and the mail server as plain "
