@@ -244,6 +244,8 @@ def test_help_shows_every_environment_twin(capsys):
     assert "[env: CAPATAZ_APP]" in text
 
 
+# In-process workers below pass --memory=0: the pytest process running the whole
+# suite is far past the worker's 128 MB default, which would end them with code 12.
 def test_work_once_in_process(url, store, capsys, monkeypatch):
     """capataz work --once runs one job in this process and exits 0."""
     from pathlib import Path
@@ -252,24 +254,24 @@ def test_work_once_in_process(url, store, capsys, monkeypatch):
     monkeypatch.syspath_prepend(str(jobs))
     now = time.time()
     store.push([NewJob("n1", "default", json.dumps({"uuid": "n1", "job": "tests.noop"}), now)])
-    assert main(["work", "--url", url, "-A", "queue_test_jobs", "--once"]) == exitcodes.OK
+    assert main(["work", "--url", url, "-A", "queue_test_jobs", "--once", "--memory=0"]) == exitcodes.OK
     out = capsys.readouterr().out
     assert "tests.noop n1" in out
     assert "DONE" in out
-    assert main(["work", "--url", url, "--once"]) == exitcodes.OK
+    assert main(["work", "--url", url, "--once", "--memory=0"]) == exitcodes.OK
     assert "no application modules loaded" in capsys.readouterr().err
 
 
 def test_work_takes_a_connection_name_like_laravel(tmp_path, capsys, monkeypatch):
     """capataz queue:work reports reads CAPATAZ_QUEUE_URL_REPORTS; unknown names say so."""
     monkeypatch.delenv("CAPATAZ_QUEUE_URL_REPORTS", raising=False)
-    assert main(["queue:work", "reports", "--once"]) == exitcodes.USAGE
+    assert main(["queue:work", "reports", "--once", "--memory=0"]) == exitcodes.USAGE
     assert "set CAPATAZ_QUEUE_URL_REPORTS" in capsys.readouterr().err
     monkeypatch.setenv("CAPATAZ_QUEUE_URL_REPORTS", f"sqlite://{tmp_path}/reports.db")
     now = time.time()
     store = SqliteBackend(tmp_path / "reports.db")
     store.push([NewJob("r1", "default", json.dumps({"uuid": "r1", "job": "nope"}), now)])
-    assert main(["queue:work", "reports", "--once"]) == exitcodes.OK
+    assert main(["queue:work", "reports", "--once", "--memory=0"]) == exitcodes.OK
     [failed] = store.failed_jobs()
     assert failed.connection == "reports"
     store.close()
@@ -286,7 +288,7 @@ def test_app_modules_load_from_the_working_directory(url, store, tmp_path, capsy
     monkeypatch.setattr("sys.path", [p for p in __import__("sys").path if p not in ("", ".")])
     now = time.time()
     store.push([NewJob("c1", "default", json.dumps({"uuid": "c1", "job": "cwd.hello"}), now)])
-    assert main(["work", "--url", url, "-A", "cwd_jobs_for_test", "--once"]) == exitcodes.OK
+    assert main(["work", "--url", url, "-A", "cwd_jobs_for_test", "--once", "--memory=0"]) == exitcodes.OK
     assert "DONE" in capsys.readouterr().out
 
 
