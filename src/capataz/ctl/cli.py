@@ -29,6 +29,7 @@ import sys
 from collections.abc import Sequence
 
 from capataz import exitcodes
+from capataz.cliutil import survives_closed_stdout
 from capataz.ctl.admin_commands import AdminCommands
 from capataz.ctl.errors import UsageError
 from capataz.ctl.log_commands import LogCommands
@@ -40,6 +41,7 @@ class Controller(ProcessCommands, AdminCommands, LogCommands):
     """Every supervisorctl command, plus ``status --json`` and a faster ``restart``."""
 
 
+@survives_closed_stdout
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     progname = os.path.basename(sys.argv[0]) if argv is None else "capatazctl"

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from capataz import __version__, exitcodes
+from capataz.cliutil import survives_closed_stdout
 from capataz.queue import commands, failed_commands
 from capataz.queue.connections import URL_ENV, default_store_path
 from capataz.queue.envargs import (
@@ -197,6 +198,7 @@ def _queue_parsers(sub: Subparsers) -> None:
     p.set_defaults(handler=commands.push)
 
 
+@survives_closed_stdout
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser()
@@ -207,6 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"capataz: {exc}", file=sys.stderr)
         return exitcodes.USAGE
+    except BrokenPipeError:
+        raise  # our reader left (``| head``): survives_closed_stdout ends quietly
     except (QueueError, OSError) as exc:
         print(f"capataz: {exc}", file=sys.stderr)
         return exitcodes.FAILURE

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from capataz import __version__, exitcodes
+from capataz.cliutil import survives_closed_stdout
 from capataz.config import load
 from capataz.config.errors import ConfigError
 from capataz.config.model import Config
@@ -104,6 +105,7 @@ def config_loader(changes: dict[str, Any]) -> Callable[[str | None], Config]:
     return read
 
 
+@survives_closed_stdout
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.check:
