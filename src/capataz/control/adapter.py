@@ -17,7 +17,7 @@ from capataz.config.model import GroupConfig
 from capataz.control.errors import RpcFault
 from capataz.control.interface import ProcessView
 from capataz.control.protocol import Fault
-from capataz.supervisor import NotRunningError, Supervisor, SupervisorError
+from capataz.supervisor import Supervisor, SupervisorError
 
 log = logging.getLogger("capataz.control")
 
@@ -81,15 +81,9 @@ class SupervisorBackend:
             self.supervisor.signal_process(namespec, signum)
 
     def send_stdin(self, namespec: str, data: bytes) -> None:
-        try:
-            with _faults():
-                self.supervisor.send_stdin(namespec, data)
-        except RpcFault as fault:
-            # The daemon reports a closed stdin as not running; Supervisor says NO_FILE.
-            cause = fault.__cause__
-            if isinstance(cause, NotRunningError) and "stdin is closed" in str(cause):
-                raise RpcFault(Fault.NO_FILE, namespec) from cause
-            raise
+        # A closed stdin is the daemon's NoFileError, hence NO_FILE as in Supervisor.
+        with _faults():
+            self.supervisor.send_stdin(namespec, data)
 
     def send_remote_comm_event(self, event_type: str, data: str) -> None:
         # The daemon has no event listeners yet: the event is logged, not delivered.

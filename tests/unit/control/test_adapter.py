@@ -104,8 +104,10 @@ def test_it_is_a_control_backend(stub: StubSupervisor) -> None:
       (Fault.BAD_NAME, "BAD_NAME: no such group: x")),
      ("reload_config", (), CantRereadError("bad"), (Fault.CANT_REREAD, "CANT_REREAD: bad")),
      ("signal_process", ("g:p", 1), FailedError("boom"), (Fault.FAILED, "FAILED: boom")),
-     ("send_stdin", ("g:p", b"x"), NotRunningError("g:p: stdin is closed (Broken pipe)"),
-      (Fault.NO_FILE, "NO_FILE: g:p")),
+     ("send_stdin", ("g:p", b"x"), NoFileError("g:p"), (Fault.NO_FILE, "NO_FILE: g:p")),
+     # The fault comes from the error's class, never from words in its message.
+     ("send_stdin", ("g:p", b"x"), NotRunningError("g:p: stdin is closed"),
+      (Fault.NOT_RUNNING, "NOT_RUNNING: g:p: stdin is closed")),
      ("send_stdin", ("g:p", b"x"), NotRunningError("g:p"), (Fault.NOT_RUNNING, "NOT_RUNNING: g:p")),
      ("clear_process_logs", ("g:p",), NoFileError("/x: gone"), (Fault.FAILED, "FAILED: g:p")),
      ("clear_process_logs", ("g:p",), BadNameError("g:p"), (Fault.BAD_NAME, "BAD_NAME: g:p")),
