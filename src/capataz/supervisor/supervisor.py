@@ -420,11 +420,13 @@ class Supervisor:
     def add_group(self, name: str) -> None:
         """Create a group from the last configuration read and autostart it."""
         self._check_running()
-        if name in self.groups:
-            raise AlreadyAddedError(name)
+        # The configuration first, as Supervisor: a group still active but gone
+        # from the file after a reread is BAD_NAME, not ALREADY_ADDED.
         config = self.config.group(name)
         if config is None:
             raise BadNameError(name)
+        if name in self.groups:
+            raise AlreadyAddedError(name)
         group = self._add_group(config)
         self._emit(GroupChange(name, added=True))
         for process in group.ordered():

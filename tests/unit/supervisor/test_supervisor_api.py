@@ -360,6 +360,25 @@ def test_reload_config_diffs_groups_and_update_applies_it() -> None:
         GroupChange("old", added=False), GroupChange("new", added=True)]
 
 
+def test_add_group_checks_the_configuration_before_the_active_groups() -> None:
+    """A group still active but gone from the file after a reread is BAD_NAME, as Supervisor.
+
+    Supervisor's addProcessGroup looks the name up in the configuration first
+    (BAD_NAME), and only then asks whether it is already added (ALREADY_ADDED).
+    """
+    sup, _, _ = make(program("web"), program("old", autostart=False),
+                     loader=lambda path: Config(path=path, groups=(program("web"),)))
+
+    async def scenario() -> None:
+        sup.reload_config()
+        with pytest.raises(BadNameError):
+            sup.add_group("old")
+        with pytest.raises(AlreadyAddedError):
+            sup.add_group("web")
+        assert "old" in sup.groups, "nothing changes on a refused add"
+
+    run(scenario())
+
 def test_reload_config_failure_is_cant_reread() -> None:
     """A reader error (or no reader at all) is CANT_REREAD with the reader's message."""
     def broken(path: str) -> Config:
