@@ -97,9 +97,10 @@ def scenarios() -> list[Scenario]:
                 (Metric("jobs_per_s", "throughput", "jobs/s", Better.HIGHER),
                  Metric("wall_s", "launch to empty", "s")),
                 _sides(backend, "process", lambda s: s.jobs), GROUP,
-                notes="Throughput counts from the first pickup to an empty queue (workers' "
-                "start-up left out); the wall time from launch includes it. Huey keeps no "
-                "record of running tasks, so for it the queue is done when the list is empty.",
+                notes="Throughput is the steady rate between 10% and 90% of the jobs done "
+                "(workers' start-up and the last stragglers left out); the wall time from "
+                "launch to an empty queue includes both. Huey keeps no record of running "
+                "tasks, so for it the queue is done when the list is empty.",
             ),
             Scenario(
                 f"queue.latency.{backend}",
