@@ -7,7 +7,6 @@ a ``ProcessView``, and each daemon error becomes the fault it names
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -18,8 +17,6 @@ from capataz.control.errors import RpcFault
 from capataz.control.interface import ProcessView
 from capataz.control.protocol import Fault
 from capataz.supervisor import Supervisor, SupervisorError
-
-log = logging.getLogger("capataz.control")
 
 
 @contextmanager
@@ -86,9 +83,7 @@ class SupervisorBackend:
             self.supervisor.send_stdin(namespec, data)
 
     def send_remote_comm_event(self, event_type: str, data: str) -> None:
-        # The daemon has no event listeners yet: the event is logged, not delivered.
-        log.info("REMOTE_COMMUNICATION type:%s (%d bytes) has no listener", event_type,
-                 len(data))
+        self.supervisor.send_remote_comm_event(event_type, data)
 
     # ------------------------------------------------------------ logs
     def logfile(self, namespec: str, channel: str) -> str | None:

@@ -6,8 +6,9 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from tests.integration.supervisor.helpers import config, program, running, wait_for
+from tests.integration.supervisor.helpers import child, config, program, running, wait_for
 
+from capataz.config.model import EventListenerOptions, GroupConfig, GroupKind
 from capataz.control.adapter import SupervisorBackend
 from capataz.control.errors import RpcFault
 from capataz.control.protocol import Fault
@@ -30,3 +31,27 @@ def test_stdin_closed_by_the_child_is_no_file(tmp_path: Path) -> None:
             assert sup.process("deaf").state is ProcessState.RUNNING
 
     asyncio.run(scenario())
+
+
+def test_remote_comm_event_reaches_a_subscribed_listener(tmp_path: Path) -> None:
+    """sendRemoteCommEvent delivers REMOTE_COMMUNICATION, payload ``type:T\\n<data>``."""
+    record = tmp_path / "events"
+    base = program("watcher", child("listener.py", record), startsecs=0)
+    watcher = GroupConfig("watcher", -1, GroupKind.EVENTLISTENER, base.processes,
+                          eventlistener=EventListenerOptions(events=("REMOTE_COMMUNICATION",)))
+    cfg = config(tmp_path, watcher)
+
+    def seen() -> list[str]:
+        return record.read_text().splitlines() if record.exists() else []
+
+    async def scenario() -> None:
+        async with running(cfg) as sup:
+            await wait_for(lambda: sup.process("watcher:watcher").state is ProcessState.RUNNING)
+            await wait_for(lambda: sup.event_bus.pools["watcher"].listeners["watcher"]
+                           .state.name == "READY")
+            SupervisorBackend(sup).send_remote_comm_event("deploy", "v2 is out\nall hosts")
+            await wait_for(lambda: len(seen()) == 1)
+
+    asyncio.run(scenario())
+    # The listener writes the payload's newlines as "|".
+    assert seen()[0].split(" ", 1)[1] == "REMOTE_COMMUNICATION type:deploy|v2 is out|all hosts"

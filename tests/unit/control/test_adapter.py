@@ -86,6 +86,7 @@ def test_it_is_a_control_backend(stub: StubSupervisor) -> None:
     backend.shutdown()
     backend.restart()
     backend.send_remote_comm_event("t", "d")
+    assert ("send_remote_comm_event", ("t", "d")) in stub.calls
     asyncio.run(backend.start_process("g:p", True))
     asyncio.run(backend.stop_process("g:p", False))
     backend.signal_process("g:p", 1)
