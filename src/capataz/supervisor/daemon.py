@@ -183,6 +183,51 @@ async def _start_control(config: Config, supervisor: Supervisor) -> ControlServe
         raise DaemonSetupError(f"can't serve the control API: {exc}") from None
 
 
+class _ControlListeners:
+    """The control API's listeners, reopened after a restart from the re-read file.
+
+    As supervisord, a reload (SIGHUP, ``supervisor.restart``) closes the HTTP
+    servers and opens them again, so a changed ``[unix_http_server]`` or
+    ``[inet_http_server]`` applies. If the new sections cannot be served, the
+    previous ones are served again; if even that fails, the daemon shuts down
+    rather than run with no way to control it.
+    """
+
+    def __init__(self, supervisor: Supervisor, servers: ControlServers, config: Config) -> None:
+        self._supervisor = supervisor
+        self._servers = servers
+        self._served = config
+        self._reopening: asyncio.Task[None] | None = None
+
+    def reopen_soon(self) -> None:
+        earlier = self._reopening
+        self._reopening = asyncio.get_running_loop().create_task(self._reopen(earlier))
+
+    async def _reopen(self, earlier: asyncio.Task[None] | None) -> None:
+        if earlier is not None:  # two quick reloads: one reopening at a time
+            await earlier
+        new, previous = self._supervisor.config, self._served
+        await self._servers.close()
+        for config in (new, previous):
+            try:
+                self._servers = await start_control_servers(config, SupervisorBackend(
+                    self._supervisor))
+            except (ControlError, OSError) as exc:
+                log.critical("restart: can't serve the control API: %s", exc)
+                continue
+            self._served = config
+            if config is not new:
+                log.critical("restart: serving the control API as before the reload")
+            return
+        log.critical("restart: no control API can be served; shutting down")
+        self._supervisor.shutdown()
+
+    async def close(self) -> None:
+        if self._reopening is not None:
+            await self._reopening
+        await self._servers.close()
+
+
 async def _supervise(config: Config, loader: Callable[[str], Config] | None) -> None:
     loop = asyncio.get_running_loop()
     supervisor = Supervisor(config, loader=loader)
@@ -207,9 +252,10 @@ async def _supervise(config: Config, loader: Callable[[str], Config] | None) -> 
                 setup_main_log(supervisor.config.supervisord)
             except DaemonSetupError as exc:
                 log.error("restart: %s; logging on as before", exc)  # noqa: TRY400 - said in full
+            servers.reopen_soon()
 
     supervisor.subscribe(after_restart)
-    servers = await _start_control(config, supervisor)
+    servers = _ControlListeners(supervisor, await _start_control(config, supervisor), config)
     for signum in _STOP_SIGNALS:
         loop.add_signal_handler(signum, stop, signum)
     loop.add_signal_handler(signal.SIGHUP, restart)

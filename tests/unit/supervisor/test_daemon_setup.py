@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import resource
 import subprocess
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from capataz.config.model import SupervisordConfig
+from capataz.config.model import Config, SupervisordConfig
 from capataz.supervisor import daemon, linux
 from capataz.supervisor.errors import DaemonSetupError
 
@@ -129,3 +130,30 @@ def test_prctl_helpers() -> None:
     assert result.stdout.split() == ["False", "True"]
     with pytest.raises(OSError, match="Invalid argument"):
         linux.set_parent_death_signal(9999)
+
+
+def test_reload_with_no_servable_control_api_shuts_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If neither the new nor the previous http sections can be served, the daemon stops."""
+    from capataz.control import ControlServers
+
+    async def refuse(*args: object, **kwargs: object) -> ControlServers:
+        raise OSError(98, "Address already in use")
+
+    class Stub:
+        config = Config(path="/c.conf")
+        stopped = False
+
+        def shutdown(self) -> None:
+            self.stopped = True
+
+    monkeypatch.setattr(daemon, "start_control_servers", refuse)
+    stub = Stub()
+    listeners = daemon._ControlListeners(stub, ControlServers(), stub.config)  # type: ignore[arg-type]
+
+    async def scenario() -> None:
+        listeners.reopen_soon()
+        listeners.reopen_soon()  # a second reload waits for the first
+        await listeners.close()
+
+    asyncio.run(scenario())
+    assert stub.stopped
