@@ -254,7 +254,8 @@ def test_work_once_in_process(url, store, capsys, monkeypatch):
     monkeypatch.syspath_prepend(str(jobs))
     now = time.time()
     store.push([NewJob("n1", "default", json.dumps({"uuid": "n1", "job": "tests.noop"}), now)])
-    assert main(["work", "--url", url, "-A", "queue_test_jobs", "--once", "--memory=0"]) == exitcodes.OK
+    argv = ["work", "--url", url, "-A", "queue_test_jobs", "--once", "--memory=0"]
+    assert main(argv) == exitcodes.OK
     out = capsys.readouterr().out
     assert "tests.noop n1" in out
     assert "DONE" in out
@@ -288,7 +289,8 @@ def test_app_modules_load_from_the_working_directory(url, store, tmp_path, capsy
     monkeypatch.setattr("sys.path", [p for p in __import__("sys").path if p not in ("", ".")])
     now = time.time()
     store.push([NewJob("c1", "default", json.dumps({"uuid": "c1", "job": "cwd.hello"}), now)])
-    assert main(["work", "--url", url, "-A", "cwd_jobs_for_test", "--once", "--memory=0"]) == exitcodes.OK
+    argv = ["work", "--url", url, "-A", "cwd_jobs_for_test", "--once", "--memory=0"]
+    assert main(argv) == exitcodes.OK
     assert "DONE" in capsys.readouterr().out
 
 
