@@ -7,6 +7,7 @@ The workers, under capatazd, do everything else.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -60,10 +61,21 @@ class Demo:
         self.paths = DemoPaths(options.workdir.resolve())
         self.simulator_port = free_port()
         self.mail_port = free_port()
-        self.webhook = WebhookReceiver(self.paths.webhook_log, free_port())
+        self.webhook = WebhookReceiver(self.paths.webhook_log, self._webhook_port())
         self.stack: Stack | None = None
         self.started = 0.0
         self.kills = 0
+
+    def _webhook_port(self) -> int:
+        """The port of the ERP webhook, kept across --resume.
+
+        Webhook calls queued before a stop carry the receiver's URL; a resumed run
+        must answer on the same port or those calls could never be delivered.
+        """
+        if self.options.resume:
+            with contextlib.suppress(OSError, ValueError):
+                return int(self.paths.webhook_port.read_text())
+        return free_port()
 
     def say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
@@ -85,6 +97,7 @@ class Demo:
             self.say(f"==> setting up {self.paths.home} (certificate, supervisor.conf, stores)")
             programs = prepare(self.paths, self.simulator_port, self.mail_port,
                                self.webhook.port, clean=not options.resume)  # fmt: skip
+            self.paths.webhook_port.write_text(str(self.webhook.port))
             self.webhook.start()
             self.say(f"==> capatazd -c {self.paths.config} -n")
             self.stack = start_stack(programs, self.ready, self.say)

@@ -70,6 +70,10 @@ class DemoPaths:
         return self.home / "run"
 
     @property
+    def webhook_port(self) -> Path:
+        return self.home / "run" / "webhook.port"
+
+    @property
     def queue_url(self) -> str:
         return f"sqlite://{self.data / 'queue.sqlite3'}"
 

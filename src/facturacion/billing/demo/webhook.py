@@ -56,8 +56,9 @@ class WebhookReceiver:
         if self._runner is not None:
             asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
             self._runner = None
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
+        if self._thread.is_alive():  # a demo stopped before it got this far never started it
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
         self._loop.close()
 
     def notified(self) -> dict[str, str]:
