@@ -8,11 +8,13 @@ one ``reanudar`` job takes every receipt to its end from the stores on disk. Wit
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,6 +37,15 @@ def _leftovers(marker: str) -> list[str]:
             if marker in cmdline:
                 found.append(f"{entry.name}: {cmdline}")
     return found
+
+
+@pytest.fixture(autouse=True)
+def _nothing_survives_a_failed_test(tmp_path: Path) -> Iterator[None]:
+    """Whatever a failing test leaves running under its directory is killed at teardown."""
+    yield
+    for leftover in _leftovers(str(tmp_path)):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(leftover.split(":", 1)[0]), signal.SIGKILL)
 
 
 def _demo(workdir: Path, *flags: str) -> subprocess.Popen[str]:
