@@ -56,6 +56,9 @@ class ProcessState(enum.IntEnum):
     FATAL = 200
     UNKNOWN = 1000
 
+    def __repr__(self) -> str:
+        return self.name
+
 
 STOPPED_STATES: Final = frozenset(
     {ProcessState.STOPPED, ProcessState.EXITED, ProcessState.FATAL, ProcessState.UNKNOWN}
@@ -75,6 +78,9 @@ class DaemonState(enum.IntEnum):
     RUNNING = 1
     RESTARTING = 0
     SHUTDOWN = -1
+
+    def __repr__(self) -> str:
+        return self.name
 
 
 def make_namespec(group: str, name: str) -> str:

@@ -6,34 +6,16 @@ tools built on that API compare against them.
 
 from __future__ import annotations
 
-import enum
+from capataz.control.protocol import (
+    RUNNING_STATES,
+    SIGNALLABLE_STATES,
+    STOPPED_STATES,
+    ProcessState,
+)
+from capataz.control.protocol import DaemonState as SupervisorState
 
-
-class ProcessState(enum.IntEnum):
-    STOPPED = 0
-    STARTING = 10
-    RUNNING = 20
-    BACKOFF = 30
-    STOPPING = 40
-    EXITED = 100
-    FATAL = 200
-    UNKNOWN = 1000
-
-    def __repr__(self) -> str:
-        return self.name
-
-
-class SupervisorState(enum.IntEnum):
-    """The daemon's own "mood", as ``getState`` reports it."""
-
-    FATAL = 2
-    RUNNING = 1
-    RESTARTING = 0
-    SHUTDOWN = -1
-
-    def __repr__(self) -> str:
-        return self.name
-
+# The codes and the state sets are the API's vocabulary (control.protocol); this
+# module adds what only the daemon needs: the table of allowed transitions.
 
 S = ProcessState
 
@@ -62,10 +44,6 @@ TRANSITIONS: dict[ProcessState, frozenset[ProcessState]] = {
     S.FATAL: frozenset({S.STARTING}),
     S.UNKNOWN: frozenset({S.STOPPED}),
 }
-
-STOPPED_STATES = frozenset({S.STOPPED, S.EXITED, S.FATAL, S.UNKNOWN})
-RUNNING_STATES = frozenset({S.RUNNING, S.BACKOFF, S.STARTING})
-SIGNALLABLE_STATES = frozenset({S.RUNNING, S.STARTING, S.STOPPING})
 
 __all__ = [
     "RUNNING_STATES",
