@@ -21,6 +21,7 @@ from capataz.queue.errors import (
     QueueURLError,
     ReleaseJob,
     StoreError,
+    StoreUnavailableError,
 )
 from capataz.queue.registry import REGISTRY, JobDefinition, Registry, job
 from capataz.queue.worker import Worker, WorkerOptions
@@ -46,6 +47,7 @@ __all__ = [
     "Registry",
     "ReleaseJob",
     "StoreError",
+    "StoreUnavailableError",
     "SystemClock",
     "Worker",
     "WorkerOptions",

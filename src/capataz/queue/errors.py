@@ -22,6 +22,10 @@ class StoreError(QueueError):
     """The job store could not be read or written."""
 
 
+class StoreUnavailableError(StoreError):
+    """The store's server (PostgreSQL, Redis) cannot be reached now; nothing was written."""
+
+
 class JobNotRegisteredError(QueueError):
     """A payload names a job no loaded module registered."""
 

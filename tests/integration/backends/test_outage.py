@@ -12,15 +12,10 @@ import logging
 import pytest
 
 from capataz.queue.backends.base import NewJob
-from capataz.queue.backends.pg_outage import (
-    MAX_BACKOFF,
-    Outage,
-    StoreUnavailableError,
-    retry_link,
-)
+from capataz.queue.backends.outage import MAX_BACKOFF, Outage, retry_link
 from capataz.queue.clock import FakeClock
 from capataz.queue.connections import open_backend
-from capataz.queue.errors import StoreError
+from capataz.queue.errors import StoreError, StoreUnavailableError
 
 
 def test_a_worker_rides_out_the_server_going_away_and_dispatch_raises(restartable, caplog):

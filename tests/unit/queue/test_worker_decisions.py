@@ -394,7 +394,8 @@ def test_the_public_api_is_pinned():
         "CONNECTIONS", "REGISTRY", "Backend", "Clock", "DispatchError", "FailJob", "FakeClock",
         "JobContext", "JobDefinition", "JobNotRegisteredError", "JobTimedOutError",
         "MaxAttemptsExceededError", "MemoryBackend", "PayloadError", "PendingDispatch",
-        "QueueError", "QueueURLError", "Registry", "ReleaseJob", "StoreError", "SystemClock",
+        "QueueError", "QueueURLError", "Registry", "ReleaseJob", "StoreError",
+        "StoreUnavailableError", "SystemClock",
         "Worker", "WorkerOptions", "current_job", "fail", "job", "open_backend", "release",
         "use",
     ])

@@ -1,6 +1,6 @@
 """The PostgreSQL store's two connections: one for commands, one that LISTENs.
 
-Both share one :class:`~capataz.queue.backends.pg_outage.Outage`, so a restart
+Both share one :class:`~capataz.queue.backends.outage.Outage`, so a restart
 of the server is logged once, and both are replaced when it comes back. The
 command connection is shared by the worker's thread and its heartbeat thread
 under a lock; the listening one is used by the worker's thread only.
@@ -16,10 +16,10 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg import sql
 
-from capataz.queue.backends.pg_outage import Outage, StoreUnavailableError, retry_link
+from capataz.queue.backends.outage import Outage, retry_link
 from capataz.queue.backends.pg_schema import PgTarget
 from capataz.queue.clock import Clock
-from capataz.queue.errors import StoreError
+from capataz.queue.errors import StoreError, StoreUnavailableError
 
 T = TypeVar("T")
 PgConnection = psycopg.Connection[Any]

@@ -14,7 +14,7 @@ What it adds to the SQLite store's semantics (which it implements exactly):
 - Finished jobs are deleted and failed ones moved out, so the hot table holds
   only waiting and running jobs.
 - A lost server is ridden out: the worker claims nothing while it is away,
-  reconnects with backoff and logs the outage once (see ``pg_outage``).
+  reconnects with backoff and logs the outage once (see ``outage``).
 """
 
 from __future__ import annotations
@@ -28,10 +28,9 @@ import psycopg
 
 from capataz.queue.backends.base import FailedJob, NewJob, QueueStats, ReservedJob
 from capataz.queue.backends.pg_link import LOG, PgConnection, PgLink
-from capataz.queue.backends.pg_outage import StoreUnavailableError
 from capataz.queue.backends.pg_schema import Queries, migrate, parse_url
 from capataz.queue.clock import Clock, SystemClock
-from capataz.queue.errors import DispatchError, StoreError
+from capataz.queue.errors import DispatchError, StoreError, StoreUnavailableError
 
 T = TypeVar("T")
 #: How long complete/release/fail keep retrying through an outage before giving the

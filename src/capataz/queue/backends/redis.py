@@ -39,9 +39,9 @@ from redis.commands.core import Script
 from redis.retry import Retry
 
 from capataz.queue.backends.base import FailedJob, NewJob, QueueStats, ReservedJob
-from capataz.queue.backends.pg_outage import Outage, StoreUnavailableError, retry_link
+from capataz.queue.backends.outage import Outage, retry_link
 from capataz.queue.clock import Clock, SystemClock
-from capataz.queue.errors import QueueURLError, StoreError
+from capataz.queue.errors import QueueURLError, StoreError, StoreUnavailableError
 
 T = TypeVar("T")
 LOG = logging.getLogger("capataz.queue.redis")

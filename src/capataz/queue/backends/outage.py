@@ -17,17 +17,13 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from capataz.queue.clock import Clock
-from capataz.queue.errors import StoreError
+from capataz.queue.errors import StoreUnavailableError
 
 T = TypeVar("T")
 
 #: First wait between reconnect attempts, doubled after each failure up to MAX_BACKOFF.
 FIRST_BACKOFF = 0.1
 MAX_BACKOFF = 5.0
-
-
-class StoreUnavailableError(StoreError):
-    """The store's server cannot be reached now; nothing was written."""
 
 
 class Outage:
