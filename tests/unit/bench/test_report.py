@@ -175,3 +175,16 @@ def test_a_failed_run_is_retried_and_shown_beside_the_other_runs() -> None:
     assert ("| capatazd | 3.00 [2.00, 4.00] (1 run(s) failed: RuntimeError: worker exited 1) |"
             in text)
     assert evaluate(TARGETS[0], [result]).detail == "0.3x supervisord"
+
+
+def test_info_target_is_judged_on_the_daemons_response_not_the_clients_parse() -> None:
+    """getAllProcessInfo's target reads the unparsed response time: parsing is the client's."""
+    metrics = (Metric("ms", "latency with xmlrpc.client", "ms"),
+               Metric("response_ms", "response, unparsed", "ms"))
+    capataz = Side("capatazd", lambda s: {"ms": 15.0, "response_ms": 1.5}, is_capataz=True)
+    peer = Side("supervisord", lambda s: {"ms": 20.0, "response_ms": 20.0})
+    result = run_scenario(Scenario("sup.info.200", lambda s: "title", metrics, (capataz, peer),
+                                   "Group"), Settings.quick_mode(), 1, log=lambda message: None)
+    target = next(t for t in TARGETS if t.scenario == "sup.info.200")
+    verdict = evaluate(target, [result])
+    assert (verdict.state, verdict.detail) == ("met", "0.075x supervisord")
