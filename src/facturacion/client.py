@@ -1,21 +1,24 @@
-"""The SUNAT SOAP client on aiohttp: sendBill, sendSummary, getStatus, getStatusCdr.
+"""The SUNAT client on aiohttp: sendBill, sendSummary, getStatus, getStatusCdr (SOAP)
+and the Consulta Integrada's validarcomprobante (REST, with an OAuth token).
 
-Every way a call can fail ends in one of two exceptions, mapped in ``_call``:
-``SunatFaultError`` (SUNAT answered with a code) or ``TransportError`` (it did not,
-and ``symptom`` says whether the document may have been registered anyway).
+Every way a call can fail ends in one of two exceptions, mapped in ``_call`` and
+``_rest``: ``SunatFaultError`` (SUNAT answered with a code) or ``TransportError`` (it
+did not, and ``symptom`` says whether the document may have been registered anyway).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 
 import aiohttp
 from lxml import etree
 
-from facturacion import soap, xmlsafe
+from facturacion import soap, validity, xmlsafe
 from facturacion.config import SunatConfig
 from facturacion.errors import (
     ConfigurationError,
@@ -24,6 +27,7 @@ from facturacion.errors import (
     UnreadableResponseError,
 )
 from facturacion.outcome import Symptom
+from facturacion.validity import ValidityQuery, ValidityStatus
 
 _SEND_OPERATIONS = frozenset({"sendBill", "sendSummary"})
 
@@ -46,10 +50,18 @@ class ConsultStatus:
 
 
 class SunatClient:
-    def __init__(self, config: SunatConfig, session: aiohttp.ClientSession | None = None) -> None:
+    def __init__(
+        self,
+        config: SunatConfig,
+        session: aiohttp.ClientSession | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.config = config
         self._session = session
         self._owns_session = session is None
+        self._clock = clock
+        self._token: validity.Token | None = None
 
     async def __aenter__(self) -> SunatClient:
         return self
@@ -134,7 +146,71 @@ class SunatClient:
             content=_decode(content, "content") if content else None,
         )
 
-    # ------------------------------------------------------------------ the one HTTP call
+    async def validate(self, query: ValidityQuery) -> ValidityStatus:
+        """Consulta Integrada: what SUNAT holds under any receipt's number (boletas too).
+
+        A token the service refuses (expired early, revoked) is renewed once.
+        """
+        base = self.config.validity_endpoint
+        if base is None:
+            raise ConfigurationError(
+                "the Consulta Integrada needs FACTURACION_SUNAT_CLIENT_ID and "
+                "FACTURACION_SUNAT_CLIENT_SECRET (Credenciales de API SUNAT, in SOL)"
+            )
+        url = base.rstrip("/") + validity.validity_path(self.config.ruc)
+        for attempt in range(2):
+            headers = {"Authorization": f"Bearer {await self._bearer()}"}
+            status, payload = await self._rest(url, "validarcomprobante", json=query.body(),
+                                               headers=headers)  # fmt: skip
+            if status != 401 or attempt:
+                break
+            self._token = None
+        _check_rest_status(status, payload, "validarcomprobante")
+        return validity.read_status(payload)
+
+    async def _bearer(self) -> str:
+        """The OAuth token of the API SUNAT credentials, fetched once and reused."""
+        now = self._clock()
+        if self._token is not None and self._token.usable(now):
+            return self._token.value
+        base = self.config.token_endpoint or ""
+        client_id = self.config.api_client_id
+        url = base.rstrip("/") + validity.token_path(client_id)
+        form = validity.token_form(client_id, self.config.api_client_secret)
+        status, payload = await self._rest(url, "token", data=form)
+        if status in {400, 401, 403}:
+            raise TransportError(
+                Symptom.HTTP_CLIENT_ERROR,
+                f"token: HTTP {status}, the API SUNAT credentials were refused: "
+                f"{validity.refusal_of(payload)}",
+            )
+        _check_rest_status(status, payload, "token")
+        self._token = validity.read_token(payload, now)
+        return self._token.value
+
+    async def _rest(
+        self,
+        url: str,
+        operation: str,
+        *,
+        json: dict[str, str] | None = None,
+        data: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, bytes]:
+        """One REST call; a query changes nothing at SUNAT, so no failure is an unknown outcome."""
+        session = self._session_for_calls()
+        try:
+            async with session.post(url, json=json, data=data, headers=headers) as response:
+                return response.status, await response.read()
+        except aiohttp.InvalidURL as error:
+            raise ConfigurationError(f"the SUNAT endpoint {url!r} is not a valid URL") from error
+        except TimeoutError as error:
+            symptom = Symptom.QUERY_TIMEOUT
+            raise TransportError(symptom, f"{operation}: no answer in time") from error
+        except aiohttp.ClientError as error:
+            raise TransportError(Symptom.CONNECT_FAILED, f"{operation}: {error!r}") from error
+
+    # ------------------------------------------------------------------ the one SOAP call
     async def _call(self, url: str, operation: str, fields: dict[str, str]) -> etree._Element:
         body = soap.envelope(operation, self.config.username, self.config.sol_password, fields)
         headers = {"Content-Type": soap.CONTENT_TYPE, "SOAPAction": soap.soap_action(operation)}
@@ -172,6 +248,21 @@ def _read(payload: bytes, operation: str, status: int) -> etree._Element:
     except UnreadableResponseError as error:
         symptom = Symptom.SERVER_ERROR if status >= 500 else Symptom.UNREADABLE_ANSWER
         raise TransportError(symptom, f"HTTP {status}: {error}") from error
+
+
+def _check_rest_status(status: int, payload: bytes, operation: str) -> None:
+    if status in {502, 503, 504}:
+        raise TransportError(Symptom.GATEWAY_ERROR, f"{operation}: HTTP {status}")
+    if status >= 500:
+        raise TransportError(
+            Symptom.SERVER_ERROR, f"{operation}: HTTP {status}: {validity.refusal_of(payload)}"
+        )
+    if status >= 400:
+        raise TransportError(
+            Symptom.HTTP_CLIENT_ERROR,
+            f"{operation}: HTTP {status}: {validity.refusal_of(payload)}; check the URL "
+            "and the API SUNAT credentials",
+        )
 
 
 def _decode(text: str | None, what: str) -> bytes:

@@ -20,16 +20,22 @@ class Environment(StrEnum):
 class Endpoints:
     bill: str
     consult: str | None  # billConsultService (getStatusCdr); SUNAT has no beta for it
+    validity: str | None  # Consulta Integrada (validarcomprobante) REST API; no beta either
+    oauth: str | None  # its OAuth server ("API SUNAT" credentials)
 
 
 ENDPOINTS: Final = {
     Environment.BETA: Endpoints(
         bill="https://e-beta.sunat.gob.pe/ol-ti-itcpfegem-beta/billService",
         consult=None,
+        validity=None,
+        oauth=None,
     ),
     Environment.PRODUCTION: Endpoints(
         bill="https://e-factura.sunat.gob.pe/ol-ti-itcpfegem/billService",
         consult="https://e-factura.sunat.gob.pe/ol-it-wsconscpegem/billConsultService",
+        validity="https://api.sunat.gob.pe",
+        oauth="https://api-seguridad.sunat.gob.pe",
     ),
 }
 
@@ -40,7 +46,13 @@ BETA_PASSWORD: Final = "moddatos"  # noqa: S105 - SUNAT's published beta passwor
 
 @dataclass(frozen=True)
 class SunatConfig:
-    """Everything the client needs; ``bill_url``/``consult_url`` override the environment's."""
+    """Everything the client needs; the ``*_url`` fields override the environment's.
+
+    ``validity_url`` and ``token_url`` are the *bases* of SUNAT's REST hosts (paths are
+    SUNAT's); ``api_client_id``/``api_client_secret`` are the "Credenciales de API SUNAT"
+    generated in SOL, separate from the SOL user. Without them the Consulta Integrada
+    is not used and a boleta whose answer was lost waits for a person.
+    """
 
     ruc: str
     sol_user: str
@@ -50,6 +62,10 @@ class SunatConfig:
     consult_url: str | None = None
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
+    validity_url: str | None = None
+    token_url: str | None = None
+    api_client_id: str = ""
+    api_client_secret: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         if not (len(self.ruc) == 11 and self.ruc.isdigit()):
@@ -58,6 +74,10 @@ class SunatConfig:
             raise ConfigurationError("set the SOL secondary user and its password")
         if self.connect_timeout <= 0 or self.read_timeout <= 0:
             raise ConfigurationError("connect_timeout and read_timeout must be positive seconds")
+        if bool(self.api_client_id) != bool(self.api_client_secret):
+            raise ConfigurationError(
+                "set the API SUNAT client id and its secret together (Consulta Integrada)"
+            )
 
     @property
     def username(self) -> str:
@@ -72,6 +92,18 @@ class SunatConfig:
     def consult_endpoint(self) -> str | None:
         return self.consult_url or ENDPOINTS[self.environment].consult
 
+    @property
+    def validity_endpoint(self) -> str | None:
+        """Base URL of the Consulta Integrada API, or None when it cannot be used."""
+        if not self.api_client_id:
+            return None
+        return self.validity_url or ENDPOINTS[self.environment].validity
+
+    @property
+    def token_endpoint(self) -> str | None:
+        """Base URL of the OAuth server; a validity override without one serves both."""
+        return self.token_url or self.validity_url or ENDPOINTS[self.environment].oauth
+
     @classmethod
     def beta(cls, ruc: str = "20000000001", **overrides: Any) -> SunatConfig:
         """SUNAT beta with its published credentials; any field may be overridden."""
@@ -85,7 +117,8 @@ class SunatConfig:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> SunatConfig:
-        """Read ``FACTURACION_SUNAT_*`` variables (RUC, USER, PASSWORD, ENV, URLs, timeouts)."""
+        """Read ``FACTURACION_SUNAT_*`` variables (RUC, USER, PASSWORD, ENV, URLs, timeouts,
+        CLIENT_ID and CLIENT_SECRET of the Consulta Integrada API)."""
         env = os.environ if environ is None else environ
         prefix = "FACTURACION_SUNAT_"
         missing = [name for name in ("RUC", "USER", "PASSWORD") if not env.get(prefix + name)]
@@ -110,4 +143,8 @@ class SunatConfig:
             consult_url=env.get(prefix + "CONSULT_URL") or None,
             connect_timeout=connect,
             read_timeout=read,
+            validity_url=env.get(prefix + "VALIDITY_URL") or None,
+            token_url=env.get(prefix + "TOKEN_URL") or None,
+            api_client_id=env.get(prefix + "CLIENT_ID", "").strip(),
+            api_client_secret=env.get(prefix + "CLIENT_SECRET", ""),
         )

@@ -103,6 +103,7 @@ async def _run(call: Callable[[SunatService], Awaitable[Result]]) -> Result:
             runtime.signer,
             client,
             can_consult=runtime.config.consult_endpoint is not None,
+            can_validate=runtime.config.validity_endpoint is not None,
             claim_timeout=runtime.config.read_timeout + runtime.config.connect_timeout + 60,
         )
         return await call(service)

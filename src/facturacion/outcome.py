@@ -40,6 +40,7 @@ class Symptom(StrEnum):
     SEND_TIMEOUT = "send-timeout"  # sendBill/sendSummary sent, then no answer in time
     SEND_CONNECTION_LOST = "send-connection-lost"  # the connection dropped mid-send
     HTTP_CLIENT_ERROR = "http-client-error"  # 401/403/404...: wrong endpoint or credentials
+    QUERY_REFUSED = "query-refused"  # Consulta Integrada answered success=false: our question
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ TABLE: Final[tuple[Rule, ...]] = (
             range(2325, 2329),
             range(2334, 2337),
         ),
-        frozenset({Symptom.HTTP_CLIENT_ERROR}),
+        frozenset({Symptom.HTTP_CLIENT_ERROR, Symptom.QUERY_REFUSED}),
         "alert a person: fix the configuration or the builder, then resend the same number",
     ),
     Rule(

@@ -16,12 +16,14 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Final, Protocol
 
 from facturacion.cdr import Cdr, read_cdr_zip
 from facturacion.client import ConsultStatus, TicketStatus
 from facturacion.errors import (
     DocumentConflictError,
+    FacturacionError,
     SunatFaultError,
     TransportError,
     UnreadableResponseError,
@@ -33,6 +35,7 @@ from facturacion.signing import Signer
 from facturacion.store import DocumentStore, State, StoredDocument
 from facturacion.summaries import DailySummary, VoidCommunication
 from facturacion.ubl import render
+from facturacion.validity import EstadoCp, ValidityQuery, ValidityStatus
 
 Document = Comprobante | DailySummary | VoidCommunication
 
@@ -97,6 +100,15 @@ class SunatApi(Protocol):
     async def get_status_cdr(
         self, ruc: str, document_type: str, series: str, number: int
     ) -> ConsultStatus: ...
+    async def validate(self, query: ValidityQuery) -> ValidityStatus: ...
+
+
+class Unsettled(StrEnum):
+    """Why asking SUNAT about a number settled nothing."""
+
+    NOT_REGISTERED = "not-registered"  # SUNAT does not hold it: the same bytes may go again
+    UNANSWERED = "unanswered"  # the status service failed or said nothing final: ask later
+    CANNOT_ASK = "cannot-ask"  # no status service for this series is configured
 
 
 @dataclass(frozen=True)
@@ -112,6 +124,7 @@ class Result:
     ticket: str | None
     cdr_zip: bytes | None
     polls: int = 0
+    evidence: bytes | None = None  # the status answer that settled it when no CDR exists
 
     @property
     def retry(self) -> bool:
@@ -132,6 +145,7 @@ class Result:
             ticket=stored.ticket,
             cdr_zip=stored.cdr_zip,
             polls=stored.polls,
+            evidence=stored.evidence,
         )
 
 
@@ -162,18 +176,22 @@ class SunatService:
         client: SunatApi,
         *,
         can_consult: bool = False,
+        can_validate: bool = False,
         claim_timeout: float = 300.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         """``clock`` is wall time on purpose: claims are compared across worker processes.
 
         ``claim_timeout`` must exceed the client's read timeout: a claim older than it
-        belongs to a worker that died mid-send.
+        belongs to a worker that died mid-send. ``can_consult``: billConsultService is
+        reachable (facturas and their notes); ``can_validate``: the Consulta Integrada is
+        (boletas and their notes).
         """
         self.store = store
         self.signer = signer
         self.client = client
         self.can_consult = can_consult
+        self.can_validate = can_validate
         self.claim_timeout = claim_timeout
         self._clock = clock
 
@@ -190,15 +208,18 @@ class SunatService:
             return Result.of(before)
         if before.state is State.DUPLICATE:
             # Only a number we may have registered ourselves is worth asking about.
-            reconciled = await self._reconcile(key) if before.uncertain else None
-            return reconciled or Result.of(before)
+            if before.uncertain:
+                reconciled = await self.reconcile(key, after_code=before.response_code)
+                if isinstance(reconciled, Result):
+                    return reconciled
+            return Result.of(before)
         now = self._clock()
         if not self.store.claim(key, _SENDABLE, now, now - self.claim_timeout):
             return self._busy(key)
         uncertain = before.uncertain or before.state is State.SENDING
         if uncertain:
-            reconciled = await self._reconcile(key)
-            if reconciled is not None:
+            reconciled = await self.reconcile(key)
+            if isinstance(reconciled, Result):
                 return reconciled
         try:
             cdr_zip = await self.client.send_bill(f"{key}.zip", before.zip)
@@ -223,9 +244,16 @@ class SunatService:
         if outcome is Outcome.DUPLICATE and uncertain:
             # An earlier send of these bytes may have registered, so what SUNAT holds is
             # most likely ours. Otherwise someone else used the number: no guessing.
-            reconciled = await self._reconcile(key)
-            if reconciled is not None:
+            reconciled = await self.reconcile(key, after_code=fault.code)
+            if isinstance(reconciled, Result):
                 return reconciled
+            if reconciled is not Unsettled.CANNOT_ASK:
+                # SUNAT holds the number but its status service did not (yet) say how:
+                # ask again on the next attempt instead of handing it to a person.
+                return self._record(
+                    key, Outcome.UNKNOWN, fault.code,
+                    f"{fault.message}; the status query settled nothing yet ({reconciled})",
+                )  # fmt: skip
         return self._record(key, outcome, fault.code, fault.message)
 
     def _on_transport(self, key: str, failure: TransportError) -> Result:
@@ -260,25 +288,76 @@ class SunatService:
         stored = self.store.record(key, _OUTCOME_STATE[outcome], code=code, message=text)
         return _logged(Result.of(stored))
 
-    async def _reconcile(self, key: str) -> Result | None:
-        """Ask billConsultService what SUNAT holds under this number (facturas and notes)."""
+    async def reconcile(self, key: str, *, after_code: int | None = None) -> Result | Unsettled:
+        """Ask SUNAT what it holds under this number and record it if that settles it.
+
+        Facturas and their notes (F series) through billConsultService, which returns
+        the CDR; boletas and their notes (B series) through the Consulta Integrada,
+        which states the number's status without a CDR. ``after_code`` is the fault a
+        resend just met (1032/1033): with 1032, "not valid" means rejected.
+        """
         name = BILL_NAME.fullmatch(key)
-        if not self.can_consult or name is None or not name["series"].startswith("F"):
-            return None
+        if name is None:
+            return Unsettled.CANNOT_ASK
+        if name["series"].startswith("F"):
+            if not self.can_consult:
+                return Unsettled.CANNOT_ASK
+            return await self._reconcile_with_cdr(key, name["ruc"], name["type"],
+                                                  name["series"], int(name["number"]))  # fmt: skip
+        if not self.can_validate:
+            return Unsettled.CANNOT_ASK
+        return await self._reconcile_with_validity(key, after_code)
+
+    async def _reconcile_with_cdr(
+        self, key: str, ruc: str, document_type: str, series: str, number: int
+    ) -> Result | Unsettled:
         try:
-            status = await self.client.get_status_cdr(
-                name["ruc"], name["type"], name["series"], int(name["number"])
-            )
+            status = await self.client.get_status_cdr(ruc, document_type, series, number)
         except (SunatFaultError, TransportError):
-            return None
+            return Unsettled.UNANSWERED
         if status.code in {"0001", "0002"} and status.content:
             try:
                 return self._record_cdr(key, read_cdr_zip(status.content))
             except UnreadableResponseError:
-                return None
+                return Unsettled.UNANSWERED
         if status.code == "0003":
             return Result.of(self.store.record(key, State.VOIDED, message=status.message))
-        return None  # 0011 not found, or no CDR: resend the same bytes
+        if status.code == "0011":
+            return Unsettled.NOT_REGISTERED
+        return Unsettled.UNANSWERED
+
+    async def _reconcile_with_validity(
+        self, key: str, after_code: int | None
+    ) -> Result | Unsettled:
+        stored = self.store.get(key)
+        try:
+            status = await self.client.validate(ValidityQuery.of_signed(key, stored.signed_xml))
+        except FacturacionError as error:
+            log.warning("%s: the Consulta Integrada did not answer: %s", key, error)
+            return Unsettled.UNANSWERED
+        evidence = status.answer
+        if status.state is EstadoCp.ACEPTADO:
+            # SUNAT gives no CDR for it: code 0 is what "aceptado" means, and the answer
+            # itself is kept as the proof.
+            message = f"{status.summary}; no CDR: SUNAT returns none for this series"
+            stored = self.store.record(key, State.ACCEPTED, code=0, message=message,
+                                       evidence=evidence)  # fmt: skip
+            return _logged(Result.of(stored))
+        if status.state is EstadoCp.ANULADO:
+            stored = self.store.record(key, State.VOIDED, message=status.summary,
+                                       evidence=evidence)  # fmt: skip
+            return _logged(Result.of(stored))
+        if status.state is EstadoCp.NO_EXISTE and after_code == 1032:
+            # 1032 says "voided or rejected"; not voided (2) and not valid: rejected. The
+            # rejection's own code died with the lost answer; 1032 is what SUNAT says now.
+            message = (f"rejected: SUNAT answers the resend with 1032 and {status.summary}; "
+                       "the original rejection code was never received")  # fmt: skip
+            stored = self.store.record(key, State.REJECTED, code=1032, message=message,
+                                       evidence=evidence)  # fmt: skip
+            return _logged(Result.of(stored))
+        if status.state is EstadoCp.NO_EXISTE:
+            return Unsettled.NOT_REGISTERED
+        return Unsettled.UNANSWERED  # 3/4 describe printed receipts, not this one
 
     # ------------------------------------------------------------------ RC and RA
     async def send_summary(self, key: str) -> Result:

@@ -54,7 +54,8 @@ CREATE TABLE IF NOT EXISTS documents (
     response_code INTEGER,
     message TEXT NOT NULL DEFAULT '',
     notes TEXT NOT NULL DEFAULT '[]',
-    cdr_zip BLOB
+    cdr_zip BLOB,
+    evidence BLOB
 )
 """
 
@@ -76,6 +77,9 @@ class StoredDocument:
     message: str
     notes: tuple[str, ...]
     cdr_zip: bytes | None
+    # A status answer that settled the document without a CDR (the Consulta Integrada's
+    # JSON for a boleta), kept as received: the proof of the recorded state.
+    evidence: bytes | None = None
 
 
 class DocumentStore:
@@ -101,6 +105,8 @@ class DocumentStore:
             self._db.execute(
                 "ALTER TABLE documents ADD COLUMN uncertain INTEGER NOT NULL DEFAULT 0"
             )
+        if "evidence" not in columns:
+            self._db.execute("ALTER TABLE documents ADD COLUMN evidence BLOB")
 
     def close(self) -> None:
         self._db.close()
@@ -182,11 +188,13 @@ class DocumentStore:
         message: str = "",
         notes: tuple[str, ...] = (),
         cdr_zip: bytes | None = None,
+        evidence: bytes | None = None,
     ) -> StoredDocument:
         with self._transaction() as db:
             db.execute(
                 "UPDATE documents SET state = :state, claimed_at = NULL, response_code = :code,"
                 " message = :message, notes = :notes, cdr_zip = COALESCE(:cdr_zip, cdr_zip),"
+                " evidence = COALESCE(:evidence, evidence),"
                 " uncertain = CASE WHEN :state = :unknown THEN 1 ELSE uncertain END"
                 " WHERE key = :key",
                 {
@@ -195,6 +203,7 @@ class DocumentStore:
                     "message": message,
                     "notes": json.dumps(list(notes)),
                     "cdr_zip": cdr_zip,
+                    "evidence": evidence,
                     "unknown": State.UNKNOWN.value,
                     "key": key,
                 },
@@ -235,4 +244,5 @@ def _document(row: Any) -> StoredDocument:
         message=row["message"],
         notes=tuple(json.loads(row["notes"])),
         cdr_zip=None if row["cdr_zip"] is None else bytes(row["cdr_zip"]),
+        evidence=None if row["evidence"] is None else bytes(row["evidence"]),
     )

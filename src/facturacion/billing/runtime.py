@@ -68,11 +68,12 @@ class Runtime:
                 "file (and FACTURACION_CERT_PASSWORD if it has one)"
             )
         can_consult = self.sunat is not None and self.sunat.consult_endpoint is not None
+        can_validate = self.sunat is not None and self.sunat.validity_endpoint is not None
         read_timeout = self.sunat.read_timeout if self.sunat is not None else 60.0
         # A claim older than the longest possible call belongs to a worker that died.
         return SunatService(
             self.documents, self.signer, api, can_consult=can_consult,
-            claim_timeout=read_timeout + 10.0,
+            can_validate=can_validate, claim_timeout=read_timeout + 10.0,
         )  # fmt: skip
 
     def close(self) -> None:

@@ -50,12 +50,15 @@ def describe(result: Result) -> str:
 
 
 def record_result(runtime: Runtime, result: Result) -> Receipt:
-    """Write the CDR next to the XML and record the state; final states are kept."""
+    """Write the CDR (or, without one, the status answer) next to the XML and record the
+    state; final states are kept."""
     cdr_path = None
     if result.cdr_zip is not None:
         path = runtime.paths.cdr_path(result.key)
         write_atomically(path, result.cdr_zip)
         cdr_path = str(path)
+    if result.evidence is not None:
+        write_atomically(runtime.paths.evidence_path(result.key), result.evidence)
     return runtime.store.record_outcome(
         result.key, STATE_FOR[result.state], code=result.code, message=describe(result),
         cdr_path=cdr_path,

@@ -86,6 +86,10 @@ class Layout:
     def cdr_path(self, key: str) -> Path:
         return self.cdr_dir / f"R-{key}.zip"
 
+    def evidence_path(self, key: str) -> Path:
+        """The status answer that settled a receipt SUNAT gives no CDR for (a boleta)."""
+        return self.cdr_dir / f"{key}.consulta.json"
+
     def pdf_path(self, key: str) -> Path:
         return self.pdf_dir / f"{key}.pdf"
 

@@ -2,11 +2,16 @@
 
 A receipt stays ``sent`` or ``pending`` when its send timed out after SUNAT may have
 registered it, or when its worker died mid-send and the retries ran out. The sync
-asks billConsultService (``getStatusCdr``) what SUNAT holds under each such number:
+asks what SUNAT holds under each such number. Facturas and their notes go to
+billConsultService (``getStatusCdr``):
 
 * a CDR (0001 accepted / 0002 rejected): record it; the chain (PDF, e-mail) goes on;
 * 0003 (voided): the number was accepted, then voided;
 * 0011 (not found) or no answer: SUNAT never registered it; send the same bytes again.
+
+Boletas and their notes go to the Consulta Integrada (``SunatService.reconcile``):
+estadoCp 1 is recorded as accepted with the answer kept as evidence (SUNAT gives no
+CDR for them), 2 as voided, 0 means "send the same bytes again".
 
 Never a new number: the one SUNAT may hold is the one on the customer's paper copy.
 """
@@ -19,12 +24,12 @@ from dataclasses import dataclass, field
 
 from facturacion.billing.files import write_atomically
 from facturacion.billing.runtime import Runtime
-from facturacion.billing.sending import STATE_FOR
+from facturacion.billing.sending import STATE_FOR, record_result
 from facturacion.billing.store import Receipt, ReceiptState
 from facturacion.cdr import read_cdr_zip
 from facturacion.errors import FacturacionError
 from facturacion.outcome import Outcome, classify
-from facturacion.service import SunatApi
+from facturacion.service import Result, SunatApi, Unsettled
 from facturacion.store import State
 
 _OUTCOME_STATE = {
@@ -72,6 +77,9 @@ async def sync_unknown(
 
 
 async def _ask(runtime: Runtime, api: SunatApi, receipt: Receipt, report: SyncReport) -> None:
+    if receipt.series.startswith("B"):
+        await _ask_validity(runtime, api, receipt, report)
+        return
     ruc = receipt.key.split("-", 1)[0]
     try:
         status = await api.get_status_cdr(ruc, receipt.document_type, receipt.series,
@@ -106,6 +114,20 @@ async def _ask(runtime: Runtime, api: SunatApi, receipt: Receipt, report: SyncRe
         report.settled.append(receipt.key)
     elif status.code == "0011":
         runtime.documents.record(receipt.key, State.PENDING, message=status.message)
+        report.resend.append(receipt.key)
+    else:
+        report.unanswered.append(receipt.key)
+
+
+async def _ask_validity(
+    runtime: Runtime, api: SunatApi, receipt: Receipt, report: SyncReport
+) -> None:
+    found = await runtime.service(api).reconcile(receipt.key)
+    if isinstance(found, Result):
+        record_result(runtime, found)
+        report.settled.append(receipt.key)
+    elif found is Unsettled.NOT_REGISTERED:
+        runtime.documents.record(receipt.key, State.PENDING, message="not registered at SUNAT")
         report.resend.append(receipt.key)
     else:
         report.unanswered.append(receipt.key)

@@ -1,4 +1,5 @@
-"""The simulator's aiohttp application: SOAP endpoints, scripted faults, an admin API.
+"""The simulator's aiohttp application: SOAP endpoints, the Consulta Integrada's REST
+endpoints (``consulta``), scripted faults, an admin API.
 
 Admin endpoints (JSON), for tests and demos:
   POST   /admin/rules   a rule or a list: {"kind": "fault|http|empty|slow|observe|reject",
@@ -21,6 +22,7 @@ from aiohttp import web
 
 from facturacion import soap, xmlsafe
 from facturacion.errors import UnreadableResponseError
+from facturacion.simulator import consulta
 from facturacion.simulator.checks import SimulatedFault
 from facturacion.simulator.operations import BILL_SERVICE, CONSULT_SERVICE, Operation
 from facturacion.simulator.state import FaultKind, FaultRule, FaultStyle, SimulatorState
@@ -36,6 +38,7 @@ def create_app(state: SimulatorState) -> web.Application:
         app.router.add_post(f"{prefix}/billConsultService", _consult_service)
         app.router.add_get(f"{prefix}/billService", _wsdl("billService.wsdl"))
         app.router.add_get(f"{prefix}/billConsultService", _wsdl("billConsultService.wsdl"))
+    consulta.add_routes(app, STATE)
     app.router.add_post("/admin/rules", _add_rules)
     app.router.add_delete("/admin/rules", _clear_rules)
     app.router.add_post("/admin/config", _configure)
@@ -187,7 +190,7 @@ async def _show_state(request: web.Request) -> web.Response:
 
 async def _reset(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    for collection in (state.documents, state.tickets):
+    for collection in (state.documents, state.tickets, state.tokens):
         collection.clear()
     state.summaries.clear()
     state.rules.clear()

@@ -179,6 +179,16 @@ def judge_bill(received: Received, document_id: str, today: dt.date | None) -> V
     return Verdict(0, accepted_text(fields["type"], document_id), tuple(notes))
 
 
+def identity(received: Received) -> tuple[dt.date | None, Decimal | None]:
+    """Issue date and total: what the Consulta Integrada asks besides the number."""
+    totals = xmlsafe.find_local(received.root, "LegalMonetaryTotal")
+    if totals is None:
+        totals = xmlsafe.find_local(received.root, "RequestedMonetaryTotal")
+    payable = None if totals is None else xmlsafe.text_of(totals, "PayableAmount")
+    total = None if payable is None else _amount(payable)
+    return _date(xmlsafe.text_of(received.root, "IssueDate")), total
+
+
 def check_summary(received: Received) -> str:
     """Name versus content for RC/RA; returns the document ID."""
     root, fields = received.root, received.fields

@@ -17,7 +17,7 @@ from capataz import exitcodes
 from facturacion import samples
 from facturacion.signing import SignatureAlgorithm, Signer
 from facturacion.simulator.app import create_app
-from facturacion.simulator.state import SimulatorState
+from facturacion.simulator.state import API_CLIENT_ID, API_CLIENT_SECRET, SimulatorState
 
 ENV_PREFIX = "FACTURACION_SIMULATOR_"
 
@@ -28,7 +28,8 @@ def _parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="facturacion-simulator",
-        description="A local SUNAT billService/billConsultService for tests and demos.",
+        description="A local SUNAT (billService, billConsultService and the Consulta "
+        "Integrada API) for tests and demos.",
     )
     parser.add_argument(
         "--host",
@@ -63,6 +64,16 @@ def _parser() -> argparse.ArgumentParser:
         help="its password [env FACTURACION_SIMULATOR_PASSWORD]",
     )
     parser.add_argument(
+        "--client-id",
+        default=env("CLIENT_ID", API_CLIENT_ID),
+        help="Consulta Integrada API client id [env FACTURACION_SIMULATOR_CLIENT_ID]",
+    )
+    parser.add_argument(
+        "--client-secret",
+        default=env("CLIENT_SECRET", API_CLIENT_SECRET),
+        help="its secret [env FACTURACION_SIMULATOR_CLIENT_SECRET]",
+    )
+    parser.add_argument(
         "--algorithm",
         action="append",
         choices=[a.value for a in SignatureAlgorithm],
@@ -80,6 +91,8 @@ def _state(options: argparse.Namespace) -> SimulatorState:
     today = dt.date.fromisoformat(options.today) if options.today else None
     if bool(options.user) != bool(options.password):
         raise ValueError("give --user and --password together")
+    if not options.client_id or not options.client_secret:
+        raise ValueError("--client-id and --client-secret must not be empty")
     if not ipaddress.ip_address(options.host).is_loopback:
         raise ValueError(
             f"--host {options.host} is not a loopback address; the simulator is for local use"
@@ -96,6 +109,7 @@ def _state(options: argparse.Namespace) -> SimulatorState:
         signer=signer,
         users={options.user: options.password} if options.user else None,
         polls_before_done=options.polls,
+        api_clients={options.client_id: options.client_secret},
         today=today,
         algorithms=frozenset(
             SignatureAlgorithm(a) for a in options.algorithm or SignatureAlgorithm

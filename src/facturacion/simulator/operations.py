@@ -15,6 +15,7 @@ from facturacion.simulator.checks import (
     check_bill,
     check_signature,
     check_summary,
+    identity,
     judge_bill,
     judge_summary,
     open_file,
@@ -83,7 +84,9 @@ def send_bill(
         now=_now(),
     )
     doc_state = DocState.ACCEPTED if verdict.accepted else DocState.REJECTED
-    state.documents[received.name] = Registered(received.name, document_id, doc_state, verdict, cdr)
+    state.documents[received.name] = Registered(
+        received.name, document_id, doc_state, verdict, cdr, *identity(received)
+    )
     if not verdict.accepted and state.reject_with_fault:
         raise SimulatedFault(verdict.code, verdict.description)
     return soap.response_envelope(

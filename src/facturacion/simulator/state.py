@@ -5,12 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 from facturacion.config import BETA_PASSWORD, BETA_USER
 from facturacion.signing import SignatureAlgorithm, Signer
 from facturacion.simulator.cdrs import Verdict
+
+#: The simulator's default "Credenciales de API SUNAT" for the Consulta Integrada.
+API_CLIENT_ID = "simulador-api-sunat"
+API_CLIENT_SECRET = "simulador-clave"  # noqa: S105 - a published test credential
 
 
 class FaultKind(StrEnum):
@@ -86,6 +91,9 @@ class Registered:
     state: DocState
     verdict: Verdict
     cdr_zip: bytes
+    # What the Consulta Integrada matches a question against (unknown for summary lines).
+    issue_date: dt.date | None = None
+    total: Decimal | None = None
 
 
 @dataclass
@@ -113,6 +121,11 @@ class SimulatorState:
     summaries: set[str] = field(default_factory=set)
     rules: list[FaultRule] = field(default_factory=list)
     calls: list[tuple[str, str]] = field(default_factory=list)
+    api_clients: dict[str, str] = field(
+        default_factory=lambda: {API_CLIENT_ID: API_CLIENT_SECRET}
+    )
+    token_lifetime: float = 3600.0  # seconds an OAuth token of the Consulta Integrada lives
+    tokens: dict[str, float] = field(default_factory=dict)  # token -> expiry (monotonic)
     _ticket_numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def password_ok(self, username: str, password: str) -> bool:

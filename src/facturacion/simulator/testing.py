@@ -16,7 +16,7 @@ from facturacion.config import SunatConfig
 from facturacion.service import SunatService
 from facturacion.signing import Signer
 from facturacion.simulator.app import create_app
-from facturacion.simulator.state import SimulatorState
+from facturacion.simulator.state import API_CLIENT_ID, API_CLIENT_SECRET, SimulatorState
 from facturacion.store import DocumentStore
 
 
@@ -52,6 +52,11 @@ class RunningSimulator:
     def consult_url(self) -> str:
         return f"{self.url}/billConsultService"
 
+    @property
+    def validity_url(self) -> str:
+        """Base of the Consulta Integrada and of its token endpoint."""
+        return self.url
+
     def stop(self) -> None:
         if self._runner is not None:
             asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=10)
@@ -79,15 +84,27 @@ async def service_on(
     signer: Signer,
     *,
     consult: bool = True,
+    validate: bool = True,
     **config: Any,
 ) -> AsyncIterator[SunatService]:
-    """A ``SunatService`` talking to the simulator at ``url`` with beta credentials."""
+    """A ``SunatService`` talking to the simulator at ``url`` with beta credentials.
+
+    ``consult``: use its billConsultService; ``validate``: its Consulta Integrada, with
+    the simulator's default API credentials.
+    """
     config.setdefault("connect_timeout", 2.0)
     config.setdefault("read_timeout", 5.0)
+    if validate:
+        config.setdefault("validity_url", url)
+        config.setdefault("api_client_id", API_CLIENT_ID)
+        config.setdefault("api_client_secret", API_CLIENT_SECRET)
     settings = SunatConfig.beta(
         bill_url=f"{url}/billService",
         consult_url=f"{url}/billConsultService" if consult else None,
         **config,
     )
     async with SunatClient(settings) as client:
-        yield SunatService(store, signer, client, can_consult=consult)
+        yield SunatService(
+            store, signer, client, can_consult=consult,
+            can_validate=settings.validity_endpoint is not None,
+        )  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import dataclasses
 import io
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from facturacion import samples
 from facturacion.billing import jobs
 from facturacion.billing.runtime import Runtime
 from facturacion.billing.store import ReceiptState
+from facturacion.simulator.state import API_CLIENT_ID, API_CLIENT_SECRET
 from facturacion.simulator.testing import RunningSimulator
 from facturacion.store import State
 
@@ -82,6 +84,35 @@ def test_sync_leaves_what_sunat_cannot_answer(runtime: Runtime, queue: Queue) ->
     assert _sync()["unanswered"] == 1
     assert _sync(older_than=3600)["checked"] == 0
     assert queue.take() == []
+
+
+def test_sync_asks_the_consulta_integrada_about_boletas(
+    runtime: Runtime, simulator: RunningSimulator, queue: Queue
+) -> None:
+    """With API credentials: a registered boleta is settled (no CDR, the answer as
+    evidence, the PDF queued); one SUNAT never saw is queued for sending again."""
+    assert runtime.sunat is not None
+    runtime.sunat = dataclasses.replace(
+        runtime.sunat, validity_url=simulator.validity_url, api_client_id=API_CLIENT_ID,
+        api_client_secret=API_CLIENT_SECRET,
+    )  # fmt: skip
+    registered, lost = samples.boleta(16), samples.boleta(17)
+    script(simulator, kind="slow", match=registered.key, delay=2.0, operation="sendBill")
+    runtime.store.add(registered)
+    with contextlib.suppress(jobs.SunatNotAnsweredError):
+        asyncio.run(jobs.emitir_comprobante(registered.key))
+    runtime.store.add(lost)
+    runtime.service(runtime.api()).prepare(lost)
+    runtime.documents.record(lost.key, State.UNKNOWN, message="timed out")
+    runtime.store.record_outcome(lost.key, ReceiptState.SENT)
+    assert _sync() == {"checked": 2, "settled": 1, "resend": 1, "unanswered": 0}
+    settled = runtime.store.get(registered.key)
+    assert (settled.state, settled.sunat_code, settled.cdr_path) == (ReceiptState.ACCEPTED, 0, None)
+    assert runtime.paths.evidence_path(registered.key).exists()
+    assert runtime.documents.get(lost.key).state is State.PENDING
+    assert sorted(queue.take()) == [("emitir_comprobante", [lost.key], {}),
+                                    ("generar_pdf", [registered.key], {})]  # fmt: skip
+    assert ("getStatusCdr", registered.key) not in simulator.state.calls
 
 
 def test_resume_dispatches_each_missing_step(runtime: Runtime, queue: Queue) -> None:

@@ -17,6 +17,7 @@ from facturacion.client import SunatClient
 from facturacion.config import SunatConfig
 from facturacion.packaging import make_zip
 from facturacion.signing import Signer
+from facturacion.validity import EstadoCp, ValidityQuery
 
 # Characters that must be XML-escaped in the WS-Security header.
 PASSWORD = "s3cr&t<"  # noqa: S105 - the simulator's test password
@@ -35,8 +36,9 @@ def start(*args: str) -> subprocess.Popen[str]:
 @pytest.fixture
 def process() -> Iterator[subprocess.Popen[str]]:
     child = start(
-        "--port", "0", "--polls", "1", "--user", "20000000001ADMIN", "--password", PASSWORD
-    )
+        "--port", "0", "--polls", "1", "--user", "20000000001ADMIN", "--password", PASSWORD,
+        "--client-id", "erp-andina", "--client-secret", PASSWORD,
+    )  # fmt: skip
     yield child
     if child.poll() is None:
         child.kill()
@@ -47,8 +49,8 @@ def process() -> Iterator[subprocess.Popen[str]]:
 
 
 def test_simulator_serves_until_sigterm(process: subprocess.Popen[str], credentials) -> None:
-    """It prints its URL, checks the configured credentials (escaped password), answers a CDR,
-    and exits 0 on SIGTERM."""
+    """It prints its URL, checks the configured credentials (escaped password), answers a CDR
+    and, with its API credentials, the Consulta Integrada; it exits 0 on SIGTERM."""
     assert process.stdout is not None
     line = process.stdout.readline()
     assert line.startswith("facturacion-simulator listening on http://127.0.0.1:")
@@ -56,14 +58,20 @@ def test_simulator_serves_until_sigterm(process: subprocess.Popen[str], credenti
     document = samples.factura(50)
     xml = Signer(credentials).sign(ubl.render(document)).xml
 
-    async def send() -> bytes:
-        config = SunatConfig.beta(
-            bill_url=f"{url}/billService", sol_user="ADMIN", sol_password=PASSWORD
-        )
-        async with SunatClient(config) as client:
-            return await client.send_bill(f"{document.key}.zip", make_zip(document.key, xml))
+    config = SunatConfig.beta(
+        bill_url=f"{url}/billService", sol_user="ADMIN", sol_password=PASSWORD,
+        validity_url=url, api_client_id="erp-andina", api_client_secret=PASSWORD,
+    )  # fmt: skip
 
-    cdr = read_cdr_zip(asyncio.run(send()))
+    async def send() -> tuple[bytes, EstadoCp]:
+        async with SunatClient(config) as client:
+            cdr = await client.send_bill(f"{document.key}.zip", make_zip(document.key, xml))
+            status = await client.validate(ValidityQuery.of_signed(document.key, xml))
+            return cdr, status.state
+
+    cdr_zip, estado = asyncio.run(send())
+    assert estado is EstadoCp.ACEPTADO
+    cdr = read_cdr_zip(cdr_zip)
     assert cdr.response_code == 0
     assert b"SignSUNAT" in cdr.xml
     assert cdr.xml.startswith(b"<?xml version='1.0' encoding='ISO-8859-1'?>")
@@ -78,6 +86,7 @@ def test_simulator_serves_until_sigterm(process: subprocess.Popen[str], credenti
         (["--user", "20000000001X"], "together"),
         (["--polls", "-1"], "--polls"),
         (["--today", "mañana"], "Invalid isoformat"),
+        (["--client-secret", ""], "--client-secret"),
     ],
 )
 def test_bad_options_exit_2_with_a_message(args: list[str], message: str) -> None:

@@ -120,3 +120,39 @@ def test_get_runtime_builds_from_the_process_environment(
         runtime.store.close()
     finally:
         jobs.configure(None)
+
+
+def test_the_consulta_integrada_needs_its_own_api_credentials() -> None:
+    """Production knows SUNAT's REST hosts; without API credentials the service is off."""
+    production = SunatConfig("20600995805", "FACTURA1", "x", Environment.PRODUCTION)
+    assert production.validity_endpoint is None
+    with_api = SunatConfig("20600995805", "FACTURA1", "x", Environment.PRODUCTION,
+                           api_client_id="id", api_client_secret="secret")  # fmt: skip  # noqa: S106
+    assert with_api.validity_endpoint == "https://api.sunat.gob.pe"
+    assert with_api.token_endpoint == "https://api-seguridad.sunat.gob.pe"  # noqa: S105
+    assert "secret" not in repr(with_api)
+    beta = SunatConfig.beta(api_client_id="id", api_client_secret="s")  # noqa: S106
+    assert beta.validity_endpoint is None  # SUNAT has no beta for it
+    local = SunatConfig.beta(validity_url="http://127.0.0.1:8089", api_client_id="id",
+                             api_client_secret="s")  # fmt: skip  # noqa: S106
+    assert local.validity_endpoint == local.token_endpoint == "http://127.0.0.1:8089"
+    with pytest.raises(ConfigurationError, match="together"):
+        SunatConfig.beta(api_client_id="id")
+
+
+def test_from_environ_reads_the_consulta_integrada_settings() -> None:
+    config = SunatConfig.from_environ(
+        {
+            "FACTURACION_SUNAT_RUC": "20000000001",
+            "FACTURACION_SUNAT_USER": "MODDATOS",
+            "FACTURACION_SUNAT_PASSWORD": "moddatos",
+            "FACTURACION_SUNAT_VALIDITY_URL": "http://127.0.0.1:8089",
+            "FACTURACION_SUNAT_TOKEN_URL": "http://127.0.0.1:8090",
+            "FACTURACION_SUNAT_CLIENT_ID": " id ",
+            "FACTURACION_SUNAT_CLIENT_SECRET": "secret",
+        }
+    )
+    assert (config.validity_endpoint, config.token_endpoint) == (
+        "http://127.0.0.1:8089", "http://127.0.0.1:8090",
+    )  # fmt: skip
+    assert (config.api_client_id, config.api_client_secret) == ("id", "secret")

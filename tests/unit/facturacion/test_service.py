@@ -18,6 +18,7 @@ from facturacion.service import SunatService, poll_delay
 from facturacion.signing import Signer, SigningCredentials
 from facturacion.simulator.cdrs import Verdict, build_cdr_zip
 from facturacion.store import DocumentStore, State
+from facturacion.validity import EstadoCp, ValidityQuery, ValidityStatus
 
 CDR_TIME = __import__("datetime").datetime(2026, 12, 3, 10, 0)
 
@@ -56,6 +57,9 @@ class ScriptedSunat:
         self, ruc: str, document_type: str, series: str, number: int
     ) -> ConsultStatus:
         return self._next("get_status_cdr")  # type: ignore[no-any-return]
+
+    async def validate(self, query: ValidityQuery) -> ValidityStatus:
+        return self._next("validate")  # type: ignore[no-any-return]
 
 
 @pytest.fixture
@@ -251,7 +255,8 @@ def test_foreign_duplicate_is_neither_resent_nor_reconciled(
 def test_uncertain_duplicate_is_reconciled_later(
     store: DocumentStore, credentials: SigningCredentials
 ) -> None:
-    """Unknown outcome, resend meets 1033 while the consult fails; a later dispatch reconciles."""
+    """Unknown outcome, resend meets 1033 while the consult fails: the job retries (not a
+    person's duplicate) and the next attempt reconciles."""
     api = ScriptedSunat(
         send_bill=[
             TransportError(Symptom.SEND_TIMEOUT, "slow"),
@@ -267,9 +272,23 @@ def test_uncertain_duplicate_is_reconciled_later(
     key = service.prepare(samples.factura()).key
     assert asyncio.run(service.send(key)).state is State.UNKNOWN
     assert store.get(key).uncertain
-    assert asyncio.run(service.send(key)).state is State.DUPLICATE
+    retried = asyncio.run(service.send(key))
+    assert (retried.state, retried.code, retried.retry) == (State.UNKNOWN, 1033, True)
     assert asyncio.run(service.send(key)).state is State.ACCEPTED
     assert api.calls.count("send_bill") == 2
+
+
+def test_an_uncertain_duplicate_left_for_a_person_is_still_reconciled(
+    store: DocumentStore, credentials: SigningCredentials
+) -> None:
+    """A duplicate recorded while no status service was configured settles once one is."""
+    api = ScriptedSunat(get_status_cdr=[ConsultStatus("0001", "aceptado", cdr())])
+    service = service_with(store, credentials, api, can_consult=True)
+    key = service.prepare(samples.factura()).key
+    store.record(key, State.UNKNOWN)
+    store.record(key, State.DUPLICATE, code=1033, message="registrado previamente")
+    assert asyncio.run(service.send(key)).state is State.ACCEPTED
+    assert api.calls == ["get_status_cdr"]
 
 
 def test_stale_claim_marks_the_document_uncertain(
@@ -328,6 +347,39 @@ def test_store_created_by_an_older_version_is_migrated(tmp_path: Path) -> None:
     store = DocumentStore(path)
     try:
         assert store.get("k").uncertain is False
+        assert store.get("k").evidence is None
         assert store.record("k", State.UNKNOWN).uncertain is True
+        assert store.record("k", State.ACCEPTED, evidence=b"{}").evidence == b"{}"
     finally:
         store.close()
+
+
+def validity(estado: EstadoCp) -> ValidityStatus:
+    return ValidityStatus(estado, "00", "00", (), b'{"success": true}')
+
+
+@pytest.mark.parametrize("estado", [EstadoCp.AUTORIZADO, EstadoCp.NO_AUTORIZADO])
+def test_a_printed_receipt_status_settles_nothing(
+    store: DocumentStore, credentials: SigningCredentials, estado: EstadoCp
+) -> None:
+    """estadoCp 3/4 describe receipts printed by a print shop: not this one; resend."""
+    api = ScriptedSunat(validate=[validity(estado)], send_bill=[cdr()])
+    service = service_with(store, credentials, api, can_validate=True)
+    key = service.prepare(samples.boleta()).key
+    store.record(key, State.UNKNOWN)
+    assert asyncio.run(service.send(key)).state is State.ACCEPTED
+    assert api.calls == ["validate", "send_bill"]
+
+
+def test_a_boleta_whose_signed_xml_cannot_be_read_is_not_asked_about(
+    store: DocumentStore, credentials: SigningCredentials
+) -> None:
+    """The query needs the issue date and total from the stored XML; without them, resend."""
+    api = ScriptedSunat(send_bill=[SunatFaultError(1033, "registrado", 500)])
+    service = service_with(store, credentials, api, can_validate=True)
+    key = "20000000001-03-B001-9"
+    store.insert_if_absent(key, "f", b"<Invoice/>", b"zip", "d")
+    store.record(key, State.UNKNOWN)
+    result = asyncio.run(service.send(key))
+    assert (result.state, result.code, result.retry) == (State.UNKNOWN, 1033, True)
+    assert api.calls == ["send_bill"]
