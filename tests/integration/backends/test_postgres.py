@@ -4,6 +4,7 @@ NOTIFY wake-up in real time, a connection replaced after the server dropped it."
 from __future__ import annotations
 
 import logging
+import select
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from psycopg import sql
 from capataz.queue.backends.base import NewJob
 from capataz.queue.backends.pg_schema import SCHEMA_VERSION, parse_url
 from capataz.queue.backends.postgres import PostgresBackend, in_transaction
+from capataz.queue.clock import FakeClock
 from capataz.queue.connections import open_backend
 from capataz.queue.dispatch import PendingDispatch
 from capataz.queue.errors import DispatchError, QueueURLError, StoreError
@@ -205,3 +207,109 @@ def test_a_database_that_does_not_exist_is_reported_at_once(postgres_url, caplog
     ):
         PostgresBackend(missing)
     assert "lost the connection" not in caplog.text
+
+
+def _notified(store: PostgresBackend) -> None:
+    """Block until a notification sits unread on the store's LISTEN connection."""
+    listener = store._link.start_listening()
+    assert listener is not None
+    ready, _, _ = select.select([listener.fileno()], [], [], 30)
+    assert ready, "no notification arrived"
+
+
+def test_a_listening_worker_reads_the_markers_again_only_after_they_changed(pg):
+    """While a handle LISTENs, markers() answers from what it read last until a marker
+    notification arrives; another process's change is then read at once."""
+    url, worker = pg
+    worker.claim(["default"], "w", 30)  # a worker LISTENs from its first claim
+    operator = PostgresBackend(url)
+    try:
+        assert worker.markers() == {}
+        real_use = worker._link.use
+        worker._link.use = lambda *a, **k: pytest.fail("markers read without a change")
+        assert worker.markers() == {}
+        worker._link.use = real_use
+        operator.set_marker("restart", 5.0)
+        _notified(worker)
+        assert worker.markers() == {"restart": 5.0}
+        operator.delete_marker("restart")
+        assert worker.wait(30) is True
+        assert worker.markers() == {}
+    finally:
+        operator.close()
+
+
+def test_a_handle_sees_its_own_marker_changes_at_once(pg):
+    """set_marker/delete_marker on a listening handle are read back without waiting for
+    their notification."""
+    _, worker = pg
+    worker.claim(["default"], "w", 30)
+    assert worker.markers() == {}
+    worker.set_marker("pause:mail", 1.0)
+    assert worker.markers() == {"pause:mail": 1.0}
+    assert worker.delete_marker("pause:mail")
+    assert worker.markers() == {}
+
+
+def test_a_dispatch_noticed_by_markers_still_ends_the_next_wait(pg):
+    """markers() takes the notifications waiting on the socket; a dispatch among them must
+    not be slept through by the wait() that follows."""
+    url, worker = pg
+    assert worker.claim(["default"], "w", 30) is None
+    dispatcher = PostgresBackend(url)
+    try:
+        dispatcher.push([new("wake")])
+        _notified(worker)
+        worker.markers()
+        assert worker.wait(0) is True
+        assert worker.claim(["default"], "w", 30).uuid == "wake"
+        assert worker.wait(0) is False
+    finally:
+        dispatcher.close()
+
+
+def test_completing_a_job_whose_lease_ran_out_unnoticed_removes_it(pg):
+    """complete_and_claim frees expired leases in the same statement, but never the job it
+    completes: that one is finished (no one took it yet), the next job is reserved."""
+    url = pg[0]
+    clock = FakeClock()
+    store = PostgresBackend(url, clock)
+    try:
+        store.push([NewJob("late", "default", "{}", clock.time()),
+                    NewJob("next", "default", "{}", clock.time() + 1)])
+        late = store.claim(["default"], "w", 10)
+        clock.advance(11)
+        done, following = store.complete_and_claim(late.lease_token, ["default"], "w", 10)
+        assert done
+        assert following is not None
+        assert following.uuid == "next"
+        assert store.complete(following.lease_token)
+        assert store.stats() == []
+    finally:
+        store.close()
+
+
+def test_a_job_freed_from_an_expired_lease_is_claimed_before_a_lower_queue(pg):
+    """An expired job of the first queue is freed and reserved in the same claim, ahead of
+    a waiting job of the next queue."""
+    url = pg[0]
+    clock = FakeClock()
+    store = PostgresBackend(url, clock)
+    try:
+        store.push([NewJob("high", "high", "{}", clock.time()),
+                    NewJob("low", "default", "{}", clock.time())])
+        first = store.claim(["high"], "dead", 10)
+        clock.advance(11)
+        again = store.claim(["high", "default"], "w", 10)
+        assert (again.uuid, again.attempts) == ("high", 2)
+        assert not store.complete(first.lease_token)
+    finally:
+        store.close()
+
+
+def test_a_claim_with_no_queue_still_completes_the_finished_job(pg):
+    _, store = pg
+    store.push([new("only")])
+    reserved = store.claim(["default"], "w", 30)
+    assert store.complete_and_claim(reserved.lease_token, [], "w", 30) == (True, None)
+    assert store.stats() == []

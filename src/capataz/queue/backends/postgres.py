@@ -87,6 +87,8 @@ class PostgresBackend:
         self._link = PgLink(self.target, self._clock)
         self._outage = self._link.outage
         self._markers: dict[str, float] | None = None
+        #: The marker epoch of the link when ``_markers`` was read (None: read again).
+        self._markers_epoch: int | None = None
         try:
             self._dbname = self._link.retry(self._open, OPEN_PATIENCE)
         except StoreError as exc:
@@ -144,6 +146,9 @@ class PostgresBackend:
                 ) from exc
 
         def action(own: PgConnection) -> list[str]:
+            if all(j.unique_key is None for j in jobs):
+                # One INSERT is atomic on its own: no BEGIN and COMMIT round trips.
+                return self._insert(own, jobs)
             with own.transaction():
                 return self._insert(own, jobs)
 
@@ -215,56 +220,52 @@ class PostgresBackend:
         """
         if not self._outage.may_try():
             return []
-        self._link.start_listening()
-        now = self._clock.time()
-
-        def action(conn: PgConnection) -> list[ReservedJob]:
-            # Pipeline mode: the rescue and the first queue's claim travel together.
-            with conn.pipeline(), conn.transaction():
-                conn.execute(self._q["relaxed_commit"])
-                return self._claim_on(conn, queues, worker, now,
-                                      lease_expires_at=now + lease_seconds, limit=limit)
-
         try:
-            return self._use(action)
+            return self._step(None, queues, worker, lease_seconds, limit)[1]
         except StoreUnavailableError:
             return []
 
     def complete_and_claim(self, lease_token: str, queues: Sequence[str], worker: str,
                            lease_seconds: float) -> tuple[bool, ReservedJob | None]:
-        """Complete a job and reserve the next in one transaction (one commit, not two)."""
-        self._link.start_listening()
-        now = self._clock.time()
-
-        def action(conn: PgConnection) -> tuple[bool, ReservedJob | None]:
-            # Pipeline mode: BEGIN, the delete, the rescue and the first queue's claim
-            # travel in one round trip, COMMIT in a second.
-            with conn.pipeline(), conn.transaction():
-                conn.execute(self._q["relaxed_commit"])
-                completed = conn.execute(self._q["complete_job"], {"lease_token": lease_token})
-                jobs = self._claim_on(conn, queues, worker, now,
-                                      lease_expires_at=now + lease_seconds, limit=1)
-            return completed.rowcount == 1, (jobs[0] if jobs else None)
-
+        """Complete a job and reserve the next: one statement, one round trip, one commit."""
         try:
-            return self._use(action)
+            completed, jobs = self._step(lease_token, queues, worker, lease_seconds, 1)
         except StoreUnavailableError:
             return self.complete(lease_token), None
+        return completed, (jobs[0] if jobs else None)
 
-    def _claim_on(self, conn: PgConnection, queues: Sequence[str], worker: str, now: float,
-                  *, lease_expires_at: float, limit: int) -> list[ReservedJob]:
-        conn.execute(self._q["rescue_expired_leases"], {"now": now})
-        claimed: list[ReservedJob] = []
-        for queue in queues:
-            if len(claimed) >= limit:
-                break
-            rows = conn.execute(self._q["claim_from_queue"], {
-                "now": now, "queue": queue, "worker": worker,
-                "lease_expires_at": lease_expires_at, "limit": limit - len(claimed),
-            }).fetchall()
-            rows.sort(key=lambda r: (r[8], r[0]))  # oldest first, as the index orders
-            claimed.extend(ReservedJob(*row[:8]) for row in rows)
-        return claimed
+    def _step(self, finished: str | None, queues: Sequence[str], worker: str,
+              lease_seconds: float, limit: int) -> tuple[bool, list[ReservedJob]]:
+        self._link.start_listening()
+        self._link.claiming()
+        now = self._clock.time()
+        params: dict[str, Any] = {
+            "finished": finished, "rescue": True, "now": now, "worker": worker,
+            "lease_expires_at": now + lease_seconds,
+        }
+
+        def action(conn: PgConnection) -> tuple[bool, list[ReservedJob]]:
+            completed = False
+            claimed: list[ReservedJob] = []
+            # No queue to claim from still completes the finished job (NULL matches none).
+            targets: list[str | None] = [*queues] or [None]
+            for queue in targets:
+                again = True
+                while again and len(claimed) < limit:
+                    rows = conn.execute(self._q["claim_step"], {
+                        **params, "queue": queue, "limit": limit - len(claimed),
+                    }).fetchall()
+                    done, rescued = rows[0][0], rows[0][1]
+                    completed = completed or done > 0
+                    jobs = sorted((row[3:] for row in rows if row[3] is not None),
+                                  key=lambda r: (r[8], r[0]))  # oldest first, as the index
+                    claimed.extend(ReservedJob(*row[:8]) for row in jobs)
+                    # The jobs a statement frees are visible to the next one only.
+                    again = rescued > 0
+                    params.update(finished=None, rescue=False)
+            return completed, claimed
+
+        return self._use(action)
 
     def _worker_step(self, name: str, params: dict[str, Any]) -> Callable[[PgConnection], bool]:
         """One of the worker's own changes, with a relaxed commit (see postgres_queries.sql)."""
@@ -366,9 +367,19 @@ class PostgresBackend:
         return result
 
     def markers(self) -> dict[str, float]:
-        """The markers; during an outage, the last ones read (a worker's best knowledge)."""
+        """The markers; during an outage, the last ones read (a worker's best knowledge).
+
+        A worker asks after every job. While this handle LISTENs, a marker change
+        arrives as a notification, so the markers are read again only after one
+        (or after the listener was reopened); otherwise they are read every time.
+        """
+        self._link.poll()
+        epoch = self._link.marker_epoch if self._link.listening else None
+        if epoch is not None and epoch == self._markers_epoch and self._markers is not None:
+            return dict(self._markers)
         try:
             self._markers = {name: float(v) for name, v in self._run("list_markers")}
+            self._markers_epoch = epoch
         except StoreUnavailableError:
             if self._markers is None:
                 raise
@@ -376,9 +387,12 @@ class PostgresBackend:
 
     def set_marker(self, name: str, value: float) -> None:
         self._run("set_marker", {"name": name, "value": value})
+        self._markers_epoch = None  # our own change: read it back, do not wait for its echo
 
     def delete_marker(self, name: str) -> bool:
-        return self._count("delete_marker", {"name": name}) == 1
+        deleted = self._count("delete_marker", {"name": name}) == 1
+        self._markers_epoch = None
+        return deleted
 
     def close(self) -> None:
         self._link.close()

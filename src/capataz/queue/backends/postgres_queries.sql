@@ -110,34 +110,53 @@ RETURNING uuid;
 -- name: unique_key_holders
 SELECT unique_key, uuid FROM {schema}.jobs WHERE unique_key = ANY(%(keys)s);
 
--- name: rescue_expired_leases
--- Jobs whose worker stopped renewing (killed, frozen) become available again.
--- SKIP LOCKED: several workers rescuing at once never wait on each other.
-UPDATE {schema}.jobs SET state = 'ready', lease_token = NULL, lease_expires_at = NULL, worker = NULL
-WHERE id IN (
-    SELECT id FROM {schema}.jobs
-    WHERE state = 'running' AND lease_expires_at <= %(now)s
-    FOR UPDATE SKIP LOCKED
-);
-
--- name: claim_from_queue
--- The next jobs of one queue, oldest first; rows another worker is claiming right now
--- are skipped instead of waited for. Each job gets its own lease token.
-UPDATE {schema}.jobs AS j
-SET state = 'running', attempts = j.attempts + 1, reserved_at = %(now)s,
-    lease_token = replace(gen_random_uuid()::text, '-', ''),
-    lease_expires_at = %(lease_expires_at)s, worker = %(worker)s
-FROM (
-    SELECT id FROM {schema}.jobs
-    WHERE state = 'ready' AND queue = %(queue)s AND available_at <= %(now)s
-      AND NOT EXISTS (SELECT 1 FROM {schema}.markers WHERE name = 'pause:' || %(queue)s)
-    ORDER BY available_at, id
-    LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED
-) AS next
-WHERE j.id = next.id
-RETURNING j.id, j.uuid, j.queue, j.payload, j.attempts, j.exceptions, j.created_at,
-          j.lease_token, j.available_at;
+-- name: claim_step
+-- A worker's step in one statement: one round trip, one commit. It removes the job the
+-- worker just finished (only while its lease token holds it), frees the jobs whose
+-- worker stopped renewing (killed, frozen) when asked to, and reserves the next jobs of
+-- one queue, oldest first, each with its own lease token. SKIP LOCKED: workers never
+-- wait on each other's rows. The commit is relaxed (see relaxed_commit below):
+-- set_config(..., true) is SET LOCAL for the statement's own transaction.
+-- The statement reads one snapshot, so the jobs it frees can only be reserved by the
+-- next statement; the caller runs it again when it freed some. The first row carries
+-- the counts; its job columns are NULL when no job was reserved.
+WITH relaxed AS (
+    SELECT set_config('synchronous_commit', 'off', true) AS setting
+), finished AS (
+    DELETE FROM {schema}.jobs WHERE lease_token = %(finished)s::text AND state = 'running'
+    RETURNING id
+), rescued AS (
+    UPDATE {schema}.jobs
+    SET state = 'ready', lease_token = NULL, lease_expires_at = NULL, worker = NULL
+    WHERE id IN (
+        SELECT id FROM {schema}.jobs
+        WHERE %(rescue)s AND state = 'running' AND lease_expires_at <= %(now)s
+          AND lease_token IS DISTINCT FROM %(finished)s::text
+        FOR UPDATE SKIP LOCKED
+    )
+    RETURNING id
+), claimed AS (
+    UPDATE {schema}.jobs AS j
+    SET state = 'running', attempts = j.attempts + 1, reserved_at = %(now)s,
+        lease_token = replace(gen_random_uuid()::text, '-', ''),
+        lease_expires_at = %(lease_expires_at)s, worker = %(worker)s
+    FROM (
+        SELECT id FROM {schema}.jobs
+        WHERE state = 'ready' AND queue = %(queue)s AND available_at <= %(now)s
+          AND NOT EXISTS (SELECT 1 FROM {schema}.markers WHERE name = 'pause:' || %(queue)s)
+        ORDER BY available_at, id
+        LIMIT %(limit)s
+        FOR UPDATE SKIP LOCKED
+    ) AS next
+    WHERE j.id = next.id
+    RETURNING j.id, j.uuid, j.queue, j.payload, j.attempts, j.exceptions, j.created_at,
+              j.lease_token, j.available_at
+)
+SELECT (SELECT count(*) FROM finished), (SELECT count(*) FROM rescued),
+       (SELECT setting FROM relaxed),
+       c.id, c.uuid, c.queue, c.payload, c.attempts, c.exceptions, c.created_at,
+       c.lease_token, c.available_at
+FROM (VALUES (1)) AS step LEFT JOIN claimed AS c ON true;
 
 -- name: renew_lease
 UPDATE {schema}.jobs SET lease_expires_at = %(lease_expires_at)s
