@@ -5,6 +5,12 @@ logs and emits the event. Nothing polls: a spawn schedules the startsecs timer
 (RUNNING exactly startsecs later), an entry into BACKOFF schedules the retry
 (1, 2, 3 ... s), a stop schedules the SIGKILL escalation (re-sent every
 stopwaitsecs), and a reaped child arrives through ``child_exited``.
+
+A forked child has not exec'd yet: the process stays STARTING until its
+exec-status pipe says so (``ExecWatch``), and startsecs counts from there. A
+child that could not exec (no such directory, setuid refused, exec failed)
+is a spawn error once it is reaped: spawnerr, BACKOFF, FATAL after
+startretries, exactly as an error seen before the fork.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from capataz.supervisor.clock import Clock, Timer
 from capataz.supervisor.errors import InvalidTransitionError, SupervisorError
 from capataz.supervisor.events import ProcessInfo, ProcessStateChange
 from capataz.supervisor.output import StdinPipe
-from capataz.supervisor.spawn import SpawnedChild, Spawner, SpawnRequest
+from capataz.supervisor.spawn import ExecWatch, SpawnedChild, Spawner, SpawnRequest
 from capataz.supervisor.states import STOPPED_STATES, TRANSITIONS, ProcessState
 
 S = ProcessState
@@ -85,6 +91,10 @@ class Process:
         self._group_timer: Timer | None = None
         self._kill_deadline = 0.0
         self._waiters: list[asyncio.Future[None]] = []
+        #: The current child's exec status, while it is not known yet.
+        self._exec_watch: ExecWatch | None = None
+        #: Why the current child could not exec, until it is reaped.
+        self._exec_error: str | None = None
 
     @property
     def name(self) -> str:
@@ -112,6 +122,9 @@ class Process:
                 self.name, self.group, old, new, self.pid if pid is None else pid, tries, expected
             )
         )
+        self._wake_waiters()
+
+    def _wake_waiters(self) -> None:
         for waiter in self._waiters:
             if not waiter.done():
                 waiter.set_result(None)
@@ -127,14 +140,23 @@ class Process:
             self._timer = None
 
     async def changed(self) -> None:
-        """Wait for the next state change."""
+        """Wait for the next state change (or news of the child's exec)."""
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         await waiter
 
     # ------------------------------------------------------------ starting
+    @property
+    def exec_pending(self) -> bool:
+        """The current child may still fail to exec (a spawn error, not an exit)."""
+        return self._exec_watch is not None or self._exec_error is not None
+
     def spawn(self) -> int | None:
-        """STARTING, then fork and exec; a failure goes to BACKOFF. Returns the pid."""
+        """STARTING, then fork; a failure goes to BACKOFF. Returns the pid.
+
+        The child execs on its own: ``_execed`` follows when it has, and an
+        exec failure is a spawn error when the child is reaped.
+        """
         if self.pid:
             log.warning("process %r already running", self.name)
             return None
@@ -149,20 +171,40 @@ class Process:
         try:
             child = self._spawner.spawn(self._prepare(self.config))
         except (SupervisorError, OSError) as exc:
-            self.spawnerr = str(exc)
-            log.info("spawnerr: %s", exc)
-            self._enter_backoff()
+            self._spawn_failed(str(exc))
             return None
         self.pid = child.pid
         self.stdin = StdinPipe(child.stdin) if child.stdin is not None else None
         if self._on_spawned is not None:
             self._on_spawned(self, child)
+        if child.exec_status is None:
+            self._execed()
+        else:
+            self._exec_watch = ExecWatch(child.exec_status, self._exec_reported)
+        return self.pid
+
+    def _spawn_failed(self, reason: str) -> None:
+        self.spawnerr = reason
+        log.info("spawnerr: %s", reason)
+        self._enter_backoff()
+
+    def _exec_reported(self, error: str | None) -> None:
+        self._exec_watch = None
+        if error is None:
+            self._execed()
+        else:
+            self._exec_error = error  # the child is exiting; its reaping ends the spawn
+            self._wake_waiters()
+
+    def _execed(self) -> None:
         log.info("spawned: %r with pid %d", self.name, self.pid)
+        self._wake_waiters()
+        if self.state is not S.STARTING:
+            return  # stopped before it got to exec
         if self.config.startsecs <= 0:
             self._started()  # as Supervisor's startProcess: RUNNING before it answers
         else:
             self._schedule(self.config.startsecs, self._started)
-        return self.pid
 
     def _started(self) -> None:
         self._timer = None
@@ -201,8 +243,20 @@ class Process:
 
     # ------------------------------------------------------------ exiting
     def child_exited(self, waitstatus: int) -> None:
-        """The child was reaped: STOPPED after a stop, BACKOFF if too quick, else EXITED."""
+        """The child was reaped: STOPPED after a stop, BACKOFF if too quick, else EXITED.
+
+        A child that never exec'd is a spawn error (BACKOFF) unless it was being stopped.
+        """
+        exec_error = self._settle_exec()
         self._cancel_timer()
+        if exec_error is not None:
+            if self.state is S.STARTING:
+                self.pid = 0
+                self._close_stdin()
+                self._spawn_failed(exec_error)
+                return
+            self.spawnerr = exec_error  # it was being stopped: that ends as any stop
+            log.info("spawnerr: %s", exec_error)
         exitstatus, how = describe_exit(waitstatus)
         now = self._clock.monotonic()
         self.stop_wall = self._clock.wall()
@@ -238,6 +292,18 @@ class Process:
                 log.warning("exited: %s (%s; not expected)", self.name, how)
             self._transition(S.EXITED, expected=expected, pid=pid)
             self._maybe_restart(expected)
+
+    def _settle_exec(self) -> str | None:
+        """Why the reaped child could not exec, or None if it did."""
+        if self._exec_watch is not None:  # reaped before the loop read its exec status
+            watch, self._exec_watch = self._exec_watch, None
+            error = watch.settle()
+            if error is None:
+                self._execed()
+            else:
+                self._exec_error = error
+        error, self._exec_error = self._exec_error, None
+        return error
 
     def _maybe_restart(self, expected: bool) -> None:
         policy = self.config.autorestart
@@ -342,8 +408,11 @@ class Process:
         self.stdin.write(data)
 
     def close(self) -> None:
-        """Forget timers and the stdin pipe (the process is being removed)."""
+        """Forget timers and the pipes (the process is being removed)."""
         self._cancel_timer()
+        if self._exec_watch is not None:
+            self._exec_watch.cancel()
+            self._exec_watch = None
         if self._group_timer is not None:
             self._group_timer.cancel()
             self._group_timer = None

@@ -6,12 +6,18 @@ child needs things ``subprocess`` cannot give in one go: a parent-death signal
 set *after* dropping privileges, its own process group, every inherited
 descriptor closed, and exact error messages for the ``spawnerr`` a client sees.
 Everything that can fail is checked in the parent first (command, user), and
-what can only fail in the child (``directory``, ``setuid``) comes back through
-a close-on-exec pipe, so a failed spawn is known before ``spawn()`` returns.
+what can only fail in the child (``directory``, ``setuid``, ``exec``) comes
+back through a close-on-exec pipe: end of file without a word means the child
+has exec'd, a message means it could not and is exiting. ``spawn()`` returns as
+soon as the child is forked, and ``ExecWatch`` reads that pipe from the event
+loop, so the daemon forks the next child while this one is still on its way to
+``exec``: starting many processes is not serialized on each child being
+scheduled.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import grp
@@ -20,7 +26,7 @@ import pwd
 import shlex
 import signal
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import NoReturn, Protocol
 
@@ -54,17 +60,22 @@ class SpawnRequest:
 
 @dataclass(frozen=True, slots=True)
 class SpawnedChild:
-    """The parent's side of a new child; fds are non-blocking pipe ends (None: not piped)."""
+    """The parent's side of a new child; fds are non-blocking pipe ends (None: not piped).
+
+    ``exec_status`` is the read end of the child's exec-status pipe (see
+    ``ExecWatch``); None when the spawner knows the child has exec'd already.
+    """
 
     pid: int
     stdin: int | None = None
     stdout: int | None = None
     stderr: int | None = None
+    exec_status: int | None = None
 
 
 class Spawner(Protocol):
     def spawn(self, request: SpawnRequest) -> SpawnedChild:
-        """Start the child or raise ``SpawnError`` with the reason."""
+        """Start the child or raise ``SpawnError`` with the reason the parent can see."""
 
     def kill(self, pid: int, signum: int) -> None:
         """Send a signal; ``pid`` < 0 means a process group. Raises ``OSError``."""
@@ -139,7 +150,7 @@ def build_environment(
 
 
 class ForkExecSpawner:
-    """Fork and exec in the calling thread; the event loop never waits on a child."""
+    """Fork in the calling thread; the child execs on its own, the parent does not wait."""
 
     def spawn(self, request: SpawnRequest) -> SpawnedChild:
         opened: list[int] = []
@@ -172,25 +183,60 @@ class ForkExecSpawner:
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
         _close(child_ends)
-        failure = _read_all(err_r)
-        os.close(err_r)
-        if failure:
-            os.waitpid(pid, 0)  # it has written and is exiting: reap it now, not later
-            _close(parent_ends)
-            raise SpawnError(failure.decode("utf-8", "replace"))
-        for fd in parent_ends:
+        for fd in (*parent_ends, err_r):
             os.set_blocking(fd, False)
-        return SpawnedChild(pid, stdin_w, stdout_r, stderr_r)
+        return SpawnedChild(pid, stdin_w, stdout_r, stderr_r, exec_status=err_r)
 
     def kill(self, pid: int, signum: int) -> None:
         os.kill(pid, signum)
 
 
-def _read_all(fd: int) -> bytes:
-    chunks = []
-    while chunk := os.read(fd, 4096):
-        chunks.append(chunk)
-    return b"".join(chunks)
+class ExecWatch:
+    """Learn from a child's exec-status pipe, without blocking, whether it exec'd.
+
+    ``on_result(None)`` once the pipe ends with nothing written (the child has
+    exec'd: close-on-exec closed its end); ``on_result(reason)`` when it wrote
+    why it could not before exiting. The child's exit may be reaped before the
+    loop gets to the pipe: ``settle()`` then reads what the dead child left and
+    returns the outcome at once, without calling back.
+    """
+
+    def __init__(self, fd: int, on_result: Callable[[str | None], None]) -> None:
+        self._fd = fd
+        self._on_result = on_result
+        self._message = bytearray()
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(fd, self._readable)
+
+    def _readable(self) -> None:
+        if self._read_to_end():
+            self._on_result(self._finish())
+
+    def settle(self) -> str | None:
+        """The outcome now: the child has exited, so all it wrote is in the pipe."""
+        self._read_to_end()
+        return self._finish()
+
+    def cancel(self) -> None:
+        self._finish()
+
+    def _read_to_end(self) -> bool:
+        """Read what is there; True once the pipe has ended (or cannot be read)."""
+        try:
+            while chunk := os.read(self._fd, 4096):
+                self._message += chunk
+        except BlockingIOError:
+            return False
+        except OSError:
+            pass  # not expected from a pipe; what was read is all there is
+        return True
+
+    def _finish(self) -> str | None:
+        if self._fd >= 0:
+            self._loop.remove_reader(self._fd)
+            os.close(self._fd)
+            self._fd = -1
+        return self._message.decode("utf-8", "replace") if self._message else None
 
 
 def _close(fds: list[int]) -> None:

@@ -40,6 +40,7 @@ from capataz.supervisor.events import (
 )
 from capataz.supervisor.launch import Launcher, ProcessOutput, report_log_error
 from capataz.supervisor.logfiles import LogFiles
+from capataz.supervisor.output import catch_up
 from capataz.supervisor.process import Process
 from capataz.supervisor.reaper import Reaper
 from capataz.supervisor.spawn import (
@@ -235,6 +236,7 @@ class Supervisor:
         process = self._by_pid.pop(pid, None)
         if process is None:
             return False
+        catch_up(self._outputs[process].readers)  # its last words in the log before EXITED
         process.child_exited(waitstatus)
         return True
 
@@ -253,6 +255,9 @@ class Supervisor:
         if process.state is S.UNKNOWN:
             raise FailedError(f"{namespec} is in an unknown process state")
         process.spawn()
+        # Even without ``wait`` a child that cannot exec is this call's SPAWN_ERROR.
+        while process.exec_pending:
+            await process.changed()
         if process.spawnerr:
             raise SpawnError(namespec)  # the reason is the process's spawnerr
         while wait and not process.reached_running:

@@ -1,0 +1,79 @@
+"""Real children forked back to back: exec results arrive later and out of order."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import pytest
+from tests.integration.supervisor.helpers import config, program, running, wait_for
+
+from capataz.supervisor import ProcessState, SpawnError
+
+S = ProcessState
+
+
+def _not_a_program(tmp_path: Path) -> Path:
+    """Executable, but neither a binary nor a script: exec fails with ENOEXEC."""
+    path = tmp_path / "garbage"
+    path.write_bytes(b"\x00\x01\x02 not a program\n")
+    path.chmod(0o755)
+    return path
+
+
+def test_exec_failures_among_many_children_spawning_at_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each child's exec result reaches its own process: the good run, the bad are FATAL."""
+    garbage = _not_a_program(tmp_path)
+    cfg = config(
+        tmp_path,
+        program("good", "/bin/sleep 60", numprocs=30, startsecs=0, priority=1),
+        program("nodir", "/bin/sleep 60", numprocs=10, startsecs=0, startretries=0,
+                directory="/no/such/dir", priority=2),
+        program("noexec", str(garbage), numprocs=10, startsecs=0, startretries=0, priority=3),
+        program("late", "/bin/sleep 60", numprocs=10, startsecs=0, priority=4),
+    )
+
+    async def scenario() -> None:
+        async with running(cfg) as sup:
+            procs = sup.processes()
+            await wait_for(lambda: all(p.state in (S.RUNNING, S.FATAL) for p in procs))
+            by_group: dict[str, set[S]] = {}
+            for p in procs:
+                by_group.setdefault(p.group, set()).add(p.state)
+            assert by_group == {"good": {S.RUNNING}, "nodir": {S.FATAL},
+                                "noexec": {S.FATAL}, "late": {S.RUNNING}}
+            for p in sup.group("nodir").processes.values():
+                assert p.spawnerr == "couldn't chdir to /no/such/dir: ENOENT " \
+                                     "(No such file or directory)"
+                assert p.pid == 0
+            for p in sup.group("noexec").processes.values():
+                assert p.spawnerr == f"couldn't exec {garbage}: ENOEXEC (Exec format error)"
+            running_pids = [p.pid for p in procs if p.state is S.RUNNING]
+            assert len(set(running_pids)) == 40
+
+    with caplog.at_level(logging.INFO, logger="capataz.supervisor"):
+        asyncio.run(scenario())
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum(m.startswith("spawnerr: couldn't chdir to /no/such/dir") for m in messages) == 10
+    assert sum(m.startswith(f"spawnerr: couldn't exec {garbage}") for m in messages) == 10
+    spawned = [m for m in messages if m.startswith("spawned:")]
+    assert len(spawned) == 40
+    assert not [m for m in spawned if "nodir" in m or "noexec" in m]
+
+
+def test_start_without_wait_still_reports_a_child_that_cannot_exec(tmp_path: Path) -> None:
+    """startProcess(wait=False) answers SPAWN_ERROR for an exec failure, as before."""
+    cfg = config(tmp_path, program("bad", "/bin/sleep 60", autostart=False, startretries=0,
+                                   directory="/no/such/dir"))
+
+    async def scenario() -> None:
+        async with running(cfg) as sup:
+            with pytest.raises(SpawnError):
+                await sup.start_process("bad", wait=False)
+            assert sup.process("bad").state is S.FATAL
+            assert "couldn't chdir to /no/such/dir" in (sup.process("bad").spawnerr or "")
+
+    asyncio.run(scenario())
