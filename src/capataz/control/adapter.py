@@ -56,10 +56,14 @@ class SupervisorBackend:
 
     # ------------------------------------------------------------ processes
     def processes(self) -> list[ProcessView]:
+        # The same fields as ``Process.info()``, read directly: getAllProcessInfo asks
+        # for every process on each call, and info() also writes a description the
+        # control layer writes itself (structs.describe).
+        now = self.supervisor.clock.wall()
         return [
-            ProcessView(i.name, i.group, int(i.state), i.pid, i.start, i.stop, i.now,
-                        i.exitstatus or 0, i.spawnerr, i.stdout_logfile, i.stderr_logfile)
-            for i in self.supervisor.all_process_info()
+            ProcessView(p.name, p.group, p.state, p.pid, p.start_wall, p.stop_wall, now,
+                        p.exitstatus or 0, p.spawnerr or "", p.stdout_logfile, p.stderr_logfile)
+            for p in self.supervisor.processes()
         ]
 
     def has_group(self, name: str) -> bool:

@@ -28,7 +28,7 @@ from capataz.control.rpc import (
     BadRequestError,
     RpcDispatcher,
     encode_fault,
-    encode_response,
+    encode_xml_response,
     parse_request,
 )
 
@@ -93,7 +93,7 @@ async def handle_rpc(request: web.Request) -> web.Response:
         log.warning("XML-RPC request refused: %s", exc)
         raise web.HTTPBadRequest(text=f"{exc}\n") from None
     try:
-        answer = encode_response(await request.app[DISPATCHER].call(method, params))
+        answer = encode_xml_response(await request.app[DISPATCHER].call_xml(method, params))
     except RpcFault as fault:
         answer = encode_fault(fault)
     except Exception as exc:  # a bug must cost one call, never the daemon

@@ -14,6 +14,7 @@ import logging
 import xmlrpc.client
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 from xml.parsers.expat import ExpatError
 
@@ -24,6 +25,7 @@ from capataz.control.errors import RpcFault
 from capataz.control.interface import ControlBackend
 from capataz.control.protocol import Fault
 from capataz.control.supervisor_api import SupervisorApi
+from capataz.control.wire import fault_response, response, response_of_xml, value_xml
 
 log = logging.getLogger("capataz.control")
 
@@ -46,11 +48,17 @@ class Method:
     help: str
     #: Not checked against ``signature`` (the method checks and reports itself).
     loose: bool = False
+    #: The same answer as ``handler``, already written as an XML-RPC ``<value>``.
+    render: Callable[..., Coroutine[Any, Any, str]] | None = None
+
+    @cached_property
+    def _parameters(self) -> inspect.Signature:
+        return inspect.signature(self.handler)
 
     def check(self, params: tuple[Any, ...]) -> None:
         """INCORRECT_PARAMETERS unless the count (and the checkable types) fit."""
         try:
-            inspect.signature(self.handler).bind(*params)
+            self._parameters.bind(*params)
         except TypeError:
             raise RpcFault(Fault.INCORRECT_PARAMETERS) from None
         if self.loose:
@@ -112,6 +120,8 @@ SUPERVISOR_METHODS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 _LOOSE = frozenset({"sendProcessStdin", "sendRemoteCommEvent", "signalProcess",
                     "signalProcessGroup", "signalAllProcesses"})
+#: Methods whose XML answer is rendered by the API itself (cached per process).
+_RENDERED = {"getProcessInfo": "process_info_xml", "getAllProcessInfo": "all_process_info_xml"}
 #: Calls that still work while the daemon stops or restarts.
 _ALWAYS_ALLOWED = frozenset({"supervisor.sendRemoteCommEvent"})
 
@@ -123,8 +133,9 @@ class RpcDispatcher:
         self.api = SupervisorApi(backend)
         self.methods: dict[str, Method] = {}
         for name, (signature, text) in SUPERVISOR_METHODS.items():
+            render = getattr(self.api, _RENDERED[name]) if name in _RENDERED else None
             self._add(Method(f"supervisor.{name}", getattr(self.api, name), signature, text,
-                             loose=name in _LOOSE))
+                             loose=name in _LOOSE, render=render))
         self._add(Method("system.listMethods", self.list_methods, ("array",),
                          "Every method name, sorted."))
         self._add(Method("system.methodHelp", self.method_help, ("string", "string"),
@@ -139,6 +150,17 @@ class RpcDispatcher:
 
     async def call(self, name: str, params: tuple[Any, ...]) -> Any:
         """Run one method; failures are ``RpcFault``."""
+        return await self._callable(name, params).handler(*params)
+
+    async def call_xml(self, name: str, params: tuple[Any, ...]) -> str:
+        """Run one method; its answer as an XML-RPC ``<value>``. Failures are ``RpcFault``."""
+        method = self._callable(name, params)
+        if method.render is not None:
+            return await method.render(*params)
+        return value_xml(await method.handler(*params))
+
+    def _callable(self, name: str, params: tuple[Any, ...]) -> Method:
+        """The method ``name``, once its parameters and the daemon's state allow the call."""
         if not isinstance(name, str) or name.count(".") != 1 or name.split(".")[1][:1] == "_":
             raise RpcFault(Fault.UNKNOWN_METHOD)
         method = self.methods.get(name)
@@ -147,7 +169,7 @@ class RpcDispatcher:
         method.check(params)
         if name.startswith("supervisor.") and name not in _ALWAYS_ALLOWED:
             self.api.check_state()
-        return await method.handler(*params)
+        return method
 
     # ------------------------------------------------------------ system.*
     async def list_methods(self) -> list[str]:
@@ -212,8 +234,13 @@ def parse_request(body: bytes) -> tuple[str, tuple[Any, ...]]:
 
 
 def encode_response(value: Any) -> bytes:
-    return xmlrpc.client.dumps((value,), methodresponse=True, allow_none=True).encode()
+    return response(value)
+
+
+def encode_xml_response(value: str) -> bytes:
+    """A response around a ``<value>`` already written (``RpcDispatcher.call_xml``)."""
+    return response_of_xml(value)
 
 
 def encode_fault(fault: RpcFault) -> bytes:
-    return xmlrpc.client.dumps(xmlrpc.client.Fault(int(fault.code), fault.text)).encode()
+    return fault_response(int(fault.code), fault.text)

@@ -25,7 +25,13 @@ from capataz.control.protocol import (
     make_namespec,
     split_namespec,
 )
-from capataz.control.structs import Struct, config_struct, process_struct, signal_number
+from capataz.control.structs import (
+    ProcessXml,
+    Struct,
+    config_struct,
+    process_struct,
+    signal_number,
+)
 
 #: Faults whose detail is the name the client asked about, whatever the daemon said.
 _NAME_DETAIL = frozenset({
@@ -57,6 +63,7 @@ class SupervisorApi:
 
     def __init__(self, backend: ControlBackend) -> None:
         self.backend = backend
+        self._process_xml = ProcessXml()
 
     # ------------------------------------------------------------ helpers
     def check_state(self) -> None:
@@ -229,8 +236,18 @@ class SupervisorApi:
         return process_struct(self._process(name))
 
     async def getAllProcessInfo(self) -> list[Struct]:
-        infos = sorted(self.backend.processes(), key=lambda p: (p.group, p.name))
-        return [process_struct(info) for info in infos]
+        return [process_struct(info) for info in self._by_group_and_name()]
+
+    def _by_group_and_name(self) -> list[ProcessView]:
+        return sorted(self.backend.processes(), key=lambda p: (p.group, p.name))
+
+    # The same two answers as XML-RPC ``<value>`` text, from the rendered-struct
+    # cache: what the XML-RPC server sends for these methods.
+    async def process_info_xml(self, name: str) -> str:
+        return self._process_xml.struct(self._process(name))
+
+    async def all_process_info_xml(self) -> str:
+        return self._process_xml.array(self._by_group_and_name())
 
     # ------------------------------------------------------------ process logs
     def _logfile(self, name: str, channel: str) -> str | None:

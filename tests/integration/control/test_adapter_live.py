@@ -8,11 +8,36 @@ from pathlib import Path
 import pytest
 from tests.integration.supervisor.helpers import child, config, program, running, wait_for
 
-from capataz.config.model import EventListenerOptions, GroupConfig, GroupKind
+from capataz.config.model import AutoRestart, EventListenerOptions, GroupConfig, GroupKind
 from capataz.control.adapter import SupervisorBackend
 from capataz.control.errors import RpcFault
 from capataz.control.protocol import Fault
 from capataz.supervisor import ProcessState
+
+
+def test_process_views_say_what_process_info_says(tmp_path: Path) -> None:
+    """The adapter reads each process's fields directly; they must be info()'s, clock aside."""
+    cfg = config(tmp_path, program("up", "sleep 30", startsecs=0),
+                 program("never", "/no/such/command", autostart=False),
+                 program("fails", "/bin/sh -c 'exit 3'", startsecs=0,
+                         autorestart=AutoRestart.NEVER))
+
+    def without_clock(view: tuple[object, ...]) -> tuple[object, ...]:
+        return view[:6] + view[7:]
+
+    async def scenario() -> None:
+        async with running(cfg) as sup:
+            await wait_for(lambda: sup.process("up").state is ProcessState.RUNNING
+                           and sup.process("fails").state is ProcessState.EXITED)
+            views = SupervisorBackend(sup).processes()
+            infos = sup.all_process_info()
+            assert [without_clock(v) for v in views] == [
+                (i.name, i.group, i.state, i.pid, i.start, i.stop, i.exitstatus or 0,
+                 i.spawnerr, i.stdout_logfile, i.stderr_logfile) for i in infos]
+            assert {v.exitstatus for v in views} == {0, 3}
+            assert all(abs(v.now - i.now) < 5 for v, i in zip(views, infos, strict=True))
+
+    asyncio.run(scenario())
 
 
 def test_stdin_closed_by_the_child_is_no_file(tmp_path: Path) -> None:

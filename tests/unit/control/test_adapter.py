@@ -22,15 +22,21 @@ from capataz.supervisor import (
     FailedError,
     NoFileError,
     NotRunningError,
-    ProcessInfo,
     ProcessState,
     SupervisorState,
 )
 
 
 class StubProcess:
+    name, group, state, pid = "p", "g", ProcessState.RUNNING, 5
+    start_wall, stop_wall, exitstatus, spawnerr = 1.0, 0.0, None, None
     stdout_logfile = "/out.log"
     stderr_logfile = None
+
+
+class StubClock:
+    def wall(self) -> float:
+        return 2.0
 
 
 class StubSupervisor:
@@ -44,6 +50,7 @@ class StubSupervisor:
         self.main_logfile: str | None = "/main.log"
         self.errors: dict[str, Exception] = {}
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
+        self.clock = StubClock()
 
     def __getattr__(self, name: str) -> Any:
         def call(*args: Any) -> Any:
@@ -51,9 +58,7 @@ class StubSupervisor:
             if name in self.errors:
                 raise self.errors[name]
             return {"process": StubProcess(), "reload_config": ConfigDiff(("n",), ("c",), ()),
-                    "all_process_info": [ProcessInfo("p", "g", ProcessState.RUNNING, 5, 1.0,
-                                                     0.0, 2.0, None, "", "/o", None, "")]
-                    }.get(name)
+                    "processes": [StubProcess()]}.get(name)
         if name in {"start_process", "stop_process"}:
             async def acall(*args: Any) -> Any:
                 return call(*args)
@@ -77,7 +82,8 @@ def test_it_is_a_control_backend(stub: StubSupervisor) -> None:
     assert backend.has_group("g")
     assert not backend.has_group("x")
     [view] = backend.processes()
-    assert (view.namespec, view.state, view.exitstatus) == ("g:p", 20, 0)
+    assert (view.namespec, view.state, view.exitstatus, view.spawnerr) == ("g:p", 20, 0, "")
+    assert (view.start, view.now, view.stdout_logfile) == (1.0, 2.0, "/out.log")
     assert backend.logfile("g:p", "stdout") == "/out.log"
     assert backend.logfile("g:p", "stderr") is None
     assert backend.main_logfile() == "/main.log"
