@@ -66,16 +66,16 @@ class Launcher:
     ) -> None:
         self._current = current
         self._logfiles = logfiles
-        self._environ = environ
-
-    def _base_env(self) -> dict[str, str]:
-        return dict(os.environ if self._environ is None else self._environ)
+        # The daemon's own environment, read once: nothing in the daemon changes
+        # it, and reading os.environ decodes every variable again (a copy per
+        # spawn was a good part of what starting a process cost).
+        self._environ: Mapping[str, str] = dict(os.environ) if environ is None else environ
 
     def command_path(self, config: ProcessConfig) -> str | None:
         """The PATH a bare command name is looked up in: the program's, else the daemon's."""
         daemon_env = dict(self._current().supervisord.environment)
         return (dict(config.environment).get("PATH") or daemon_env.get("PATH")
-                or self._base_env().get("PATH"))
+                or self._environ.get("PATH"))
 
     def server_url(self, config: ProcessConfig) -> str | None:
         if config.serverurl is not AUTO:
@@ -94,7 +94,7 @@ class Launcher:
         executable, argv = resolve_command(config.command, self.command_path(config))
         user = lookup_user(config.user) if config.user else None
         env = build_environment(
-            self._base_env(), self._current().supervisord.environment, config.environment,
+            self._environ, self._current().supervisord.environment, config.environment,
             process_name=config.name, group_name=config.group_name,
             server_url=self.server_url(config), user=user,
         )

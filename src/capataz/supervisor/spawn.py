@@ -20,13 +20,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import grp
 import os
 import pwd
 import shlex
 import signal
 import stat
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import NoReturn, Protocol
 
@@ -35,6 +36,11 @@ from capataz.supervisor.errors import NoFileError, NotExecutableError, SpawnErro
 
 _MAX_FD = os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 65536
 _ALL_SIGNALS = frozenset(signal.valid_signals()) - {signal.SIGKILL, signal.SIGSTOP}
+# signal.pthread_sigmask turns each number it returns into a Signals member,
+# which for the full mask it returns after each fork cost more than the rest of
+# the parent's bookkeeping; the C function it wraps returns plain numbers.
+_set_sigmask: Callable[[int, Iterable[int]], set[int]] = getattr(
+    signal.pthread_sigmask, "__wrapped__", signal.pthread_sigmask)
 _CHILD_EXIT = 127  # what Supervisor's child exits with when it cannot exec
 
 
@@ -87,7 +93,7 @@ def resolve_command(command: str, path: str | None) -> tuple[str, tuple[str, ...
     Returns the executable's path and argv (argv[0] stays as written).
     """
     try:
-        argv = tuple(shlex.split(command))
+        argv = _split_command(command)
     except ValueError as exc:
         raise NotExecutableError(f"can't parse command {command!r}: {exc}") from None
     if not argv:
@@ -108,6 +114,12 @@ def resolve_command(command: str, path: str | None) -> tuple[str, tuple[str, ...
             raise NotExecutableError(f"command at {candidate!r} is not executable")
         return candidate, argv
     raise NoFileError(f"can't find command {program!r}")  # Supervisor's words, shown in status
+
+
+@functools.lru_cache(maxsize=4096)
+def _split_command(command: str) -> tuple[str, ...]:
+    # Every spawn checks the command again; splitting the same text is the same.
+    return tuple(shlex.split(command))
 
 
 def lookup_user(name: str) -> UserIds:
@@ -170,7 +182,7 @@ class ForkExecSpawner:
         # Blocked signals stay blocked in the child until its handlers are reset:
         # otherwise a signal landing between fork and exec would run the daemon's
         # own handler inside the child and write to the daemon's wakeup pipe.
-        old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _ALL_SIGNALS)
+        old_mask = _set_sigmask(signal.SIG_BLOCK, _ALL_SIGNALS)
         try:
             parent_pid = os.getpid()
             pid = os.fork()
@@ -181,7 +193,7 @@ class ForkExecSpawner:
             raise SpawnError(f"couldn't fork: {exc.strerror}; the system is out of processes "
                              "or memory (check minprocs and ulimit -u)") from None
         finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+            _set_sigmask(signal.SIG_SETMASK, old_mask)
         _close(child_ends)
         for fd in (*parent_ends, err_r):
             os.set_blocking(fd, False)
@@ -257,8 +269,11 @@ def _become_child(  # pragma: no cover - runs in the forked child (tested end to
     step = "prepare the child"
     try:
         for signum in _ALL_SIGNALS:
-            with contextlib.suppress(OSError, ValueError):
-                signal.signal(signum, signal.SIG_DFL)
+            # Only what is not SIG_DFL already: a call for each of the 62 signals
+            # was most of the child's work before exec.
+            if signal.getsignal(signum) is not signal.SIG_DFL:
+                with contextlib.suppress(OSError, ValueError):
+                    signal.signal(signum, signal.SIG_DFL)
         signal.set_wakeup_fd(-1)
         os.setpgid(0, 0)
         os.dup2(stdin_r, 0)
@@ -281,7 +296,7 @@ def _become_child(  # pragma: no cover - runs in the forked child (tested end to
             step = f"chdir to {request.directory}"
             os.chdir(request.directory)
         step = f"exec {request.executable}"
-        signal.pthread_sigmask(signal.SIG_SETMASK, ())
+        _set_sigmask(signal.SIG_SETMASK, ())
         os.execve(  # noqa: S606 - a supervisor execs programs without a shell on purpose
             request.executable, list(request.argv), dict(request.env))
     except OSError as exc:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from pathlib import Path
 
 import pytest
-from tests.integration.supervisor.helpers import config, program, running, wait_for
+from tests.integration.supervisor.helpers import child, config, program, running, wait_for
 
 from capataz.supervisor import ProcessState, SpawnError
 
@@ -77,3 +78,36 @@ def test_start_without_wait_still_reports_a_child_that_cannot_exec(tmp_path: Pat
             assert "couldn't chdir to /no/such/dir" in (sup.process("bad").spawnerr or "")
 
     asyncio.run(scenario())
+
+
+def _signal_masks(pid: int) -> dict[str, int]:
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        fields = dict(line.split(":\t", 1) for line in f.read().splitlines() if ":\t" in line)
+    return {name: int(fields[name], 16) for name in ("SigBlk", "SigIgn", "SigCgt")}
+
+
+def test_children_start_with_default_signals_whatever_the_daemon_set(tmp_path: Path) -> None:
+    """Nothing blocked, nothing ignored, no handler: the daemon's own dispositions stay home.
+
+    The daemon ignores SIGPIPE (Python does) and here also SIGHUP and SIGUSR1; a
+    child that inherited SIG_IGN would keep it across exec.
+    """
+    cfg = config(tmp_path, program("sleeper", "/bin/sleep 60", numprocs=5, startsecs=0),
+                 program("pdeath", child("show_pdeathsig.py"), startsecs=0))
+    previous = {signum: signal.signal(signum, signal.SIG_IGN)
+                for signum in (signal.SIGHUP, signal.SIGUSR1)}
+
+    async def scenario() -> None:
+        async with running(cfg) as sup:
+            procs = sup.processes()
+            await wait_for(lambda: all(p.state is S.RUNNING for p in procs))
+            await wait_for(lambda: b"pdeathsig=" in sup.output_tail("pdeath"))
+            for p in sup.group("sleeper").processes.values():
+                assert _signal_masks(p.pid) == {"SigBlk": 0, "SigIgn": 0, "SigCgt": 0}
+            assert sup.output_tail("pdeath").strip() == f"pdeathsig={signal.SIGKILL}".encode()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
