@@ -145,14 +145,33 @@ class PostgresBackend:
                     f"the job could not be written in your transaction: {exc}"
                 ) from exc
 
-        def action(own: PgConnection) -> list[str]:
-            if all(j.unique_key is None for j in jobs):
-                # One INSERT is atomic on its own: no BEGIN and COMMIT round trips.
-                return self._insert(own, jobs)
-            with own.transaction():
-                return self._insert(own, jobs)
+        if any(j.unique_key is not None for j in jobs):
+            return self._use(lambda own: self._insert_durably(own, jobs))
+        self._check_payloads(jobs)
+        params = self._insert_params(jobs, self._clock.time())
+        return self._use(lambda own: self._insert_visible_first(own, params, jobs))
 
-        return self._use(action)
+    def _insert_visible_first(self, conn: PgConnection, params: dict[str, Any],
+                              jobs: Sequence[NewJob]) -> list[str]:
+        """Insert jobs so workers see them at once, and return once they are on disk.
+
+        The insert commits without waiting for the disk, so it is visible (and its
+        NOTIFY sent) a disk flush earlier; a second, synchronous commit right after
+        then flushes the WAL through it before we return. A dispatch that returns
+        is as durable as before; workers merely start sooner. All of it is one
+        pipeline: one round trip. A uuid already stored is skipped (a retry after
+        a lost connection is harmless), so each job's own uuid is its answer.
+        """
+        with conn.pipeline():
+            with conn.transaction():
+                conn.execute(self._q["relaxed_commit"])
+                conn.execute(self._q["insert_jobs"], params)
+            conn.execute(self._q["flush_to_disk"])
+        return [j.uuid for j in jobs]
+
+    def _insert_durably(self, conn: PgConnection, jobs: Sequence[NewJob]) -> list[str]:
+        with conn.transaction():
+            return self._insert(conn, jobs)
 
     def _check_same_database(self, caller: PgConnection) -> None:
         if caller.info.dbname != self._dbname:
@@ -161,13 +180,29 @@ class PostgresBackend:
                 f"this queue store is in {self._dbname!r}; use a connection to the same database"
             )
 
-    def _insert(self, conn: PgConnection, jobs: Sequence[NewJob]) -> list[str]:
+    @staticmethod
+    def _check_payloads(jobs: Sequence[NewJob]) -> None:
         for job in jobs:
             if "\x00" in job.payload:
                 raise DispatchError(
                     f"the payload of {job.uuid} holds a NUL character, which PostgreSQL text "
                     "cannot store; JSON payloads escape it as \\u0000"
                 )
+
+    @staticmethod
+    def _insert_params(jobs: Sequence[NewJob], now: float) -> dict[str, Any]:
+        return {
+            "now": now,
+            "uuids": [j.uuid for j in jobs],
+            "queues": [j.queue for j in jobs],
+            "payloads": [j.payload for j in jobs],
+            "available": [j.available_at for j in jobs],
+            "keys": [j.unique_key for j in jobs],
+            "until": [j.unique_until for j in jobs],
+        }
+
+    def _insert(self, conn: PgConnection, jobs: Sequence[NewJob]) -> list[str]:
+        self._check_payloads(jobs)
         now = self._clock.time()
         keys = [j.unique_key for j in jobs if j.unique_key is not None]
         if keys:
@@ -177,15 +212,7 @@ class PostgresBackend:
         # A unique key's holder can finish between our insert and our look-up; then
         # the job is inserted again on the next round rather than silently dropped.
         for _ in range(3):
-            params = {
-                "now": now,
-                "uuids": [j.uuid for _, j in pending],
-                "queues": [j.queue for _, j in pending],
-                "payloads": [j.payload for _, j in pending],
-                "available": [j.available_at for _, j in pending],
-                "keys": [j.unique_key for _, j in pending],
-                "until": [j.unique_until for _, j in pending],
-            }
+            params = self._insert_params([j for _, j in pending], now)
             inserted = {row[0] for row in conn.execute(self._q["insert_jobs"], params)}
             blocked = [(i, j) for i, j in pending if j.uuid not in inserted and j.unique_key]
             for i, job in pending:

@@ -166,8 +166,18 @@ WHERE lease_token = %(lease_token)s AND state = 'running';
 -- For a worker's own state changes (claim, complete, release, renew) only: the commit
 -- returns before its WAL reaches the disk. A server crash may forget the last fraction
 -- of a second of them; each forgotten change makes a job run again (its lease expires),
--- never lose it. Dispatches, failed jobs and markers always wait for the disk.
+-- never lose it. Dispatches, failed jobs and markers always wait for the disk (a
+-- dispatch on the store's own connection commits relaxed so workers see it sooner, then
+-- waits for the disk with flush_to_disk before it returns).
 SET LOCAL synchronous_commit TO off;
+
+-- name: flush_to_disk
+-- Run with synchronous_commit on, right after a relaxed commit: this transaction's
+-- commit waits until the WAL is on disk up to its own record, so through every earlier
+-- commit of the server. A transaction that writes no WAL would commit without waiting,
+-- so it writes a transactional logical message (a few bytes of WAL, no table, no lock;
+-- any role may emit one).
+SELECT pg_logical_emit_message(true, 'capataz', '');
 
 -- name: complete_job
 DELETE FROM {schema}.jobs WHERE lease_token = %(lease_token)s AND state = 'running';
