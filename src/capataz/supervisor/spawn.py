@@ -22,6 +22,7 @@ import contextlib
 import errno
 import functools
 import grp
+import importlib
 import os
 import pwd
 import shlex
@@ -38,9 +39,10 @@ _MAX_FD = os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 65536
 _ALL_SIGNALS = frozenset(signal.valid_signals()) - {signal.SIGKILL, signal.SIGSTOP}
 # signal.pthread_sigmask turns each number it returns into a Signals member,
 # which for the full mask it returns after each fork cost more than the rest of
-# the parent's bookkeeping; the C function it wraps returns plain numbers.
-_set_sigmask: Callable[[int, Iterable[int]], set[int]] = getattr(
-    signal.pthread_sigmask, "__wrapped__", signal.pthread_sigmask)
+# the parent's bookkeeping; the C function under it (in _signal, the module
+# signal is built on) returns plain numbers.
+_set_sigmask: Callable[[int, Iterable[int]], set[int]] = importlib.import_module(
+    "_signal").pthread_sigmask
 _CHILD_EXIT = 127  # what Supervisor's child exits with when it cannot exec
 
 
