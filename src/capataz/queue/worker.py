@@ -5,6 +5,13 @@ the queues in strict priority order, run it, then check whether to stop, in
 Laravel's order: a stop signal, memory, a ``queue:restart`` newer than our
 start, an empty queue (``--stop-when-empty``), ``--max-time``, ``--max-jobs``.
 Signals only set flags, so the job that is running always finishes.
+
+A busy worker talks to the store once per job: one ``claim_next`` removes the
+finished job, checks that the markers (restart, pause) are still those the
+worker knows, and reserves the next job. When the markers changed, nothing is
+reserved and the worker decides again with the new ones, so a ``queue:restart``
+or ``queue:pause`` is obeyed before the next job, as if the worker had read the
+markers after every job (Laravel reads its cache after every job).
 """
 
 from __future__ import annotations
@@ -18,7 +25,6 @@ import socket
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from capataz import exitcodes
@@ -27,8 +33,9 @@ from capataz.queue.backends.base import (
     PAUSE_PREFIX,
     RESTART_MARKER,
     Backend,
-    CompletesAndClaims,
+    NextJob,
     ReservedJob,
+    claim_next_for,
 )
 from capataz.queue.clock import Clock, SystemClock
 from capataz.queue.errors import StoreError
@@ -61,15 +68,38 @@ class WorkerOptions:
     lease: float = 30.0
 
 
-def resident_memory_mb() -> float:
-    """This process's resident memory now (Laravel reads memory_get_usage(true))."""
-    try:
-        pages = int(Path("/proc/self/statm").read_text().split()[1])
-        return pages * os.sysconf("SC_PAGE_SIZE") / 1024 / 1024
-    except (OSError, ValueError, IndexError):  # pragma: no cover - not Linux
-        import resource
+class ResidentMemory:
+    """This process's resident memory now (Laravel reads memory_get_usage(true)).
 
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    Read after every job, so it keeps ``/proc/self/statm`` open and reads it with
+    one ``pread``: opening the file each time cost more than a no-op job's claim.
+    The descriptor is opened again in a forked child, whose ``self`` is another process.
+    """
+
+    def __init__(self, path: str = "/proc/self/statm") -> None:
+        self._path = path
+        self._fd: int | None = None
+        self._pid = 0
+        self._page_mb = os.sysconf("SC_PAGE_SIZE") / 1024 / 1024
+
+    def __call__(self) -> float:
+        try:
+            fd = self._fd if self._fd is not None and self._pid == os.getpid() else self._open()
+            return int(os.pread(fd, 256, 0).split()[1]) * self._page_mb
+        except (OSError, ValueError, IndexError):  # not Linux: the peak is what there is
+            import resource
+
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    def _open(self) -> int:
+        if self._fd is not None:  # inherited from the parent: this copy is ours to close
+            os.close(self._fd)
+        self._fd = os.open(self._path, os.O_RDONLY | os.O_CLOEXEC)
+        self._pid = os.getpid()
+        return self._fd
+
+
+resident_memory_mb = ResidentMemory()
 
 
 def _hard_exit(code: int) -> None:  # pragma: no cover - ends the process; tested from outside
@@ -102,11 +132,12 @@ class Worker:
         self._hard_exit = hard_exit
         self._runner: asyncio.Runner | None = None
         self._lost_leases: set[str] = set()
-        # A finished job whose removal rides on the next claim's transaction (see
-        # CompletesAndClaims). It is flushed before anything that can take time,
-        # because its lease is no longer renewed once the job has returned.
+        self._defaults = Defaults(self.options.tries, self.options.backoff, self.options.timeout)
+        self._claim_next = claim_next_for(backend)
+        # A finished job (uuid, lease token) whose removal rides on the next claim_next.
+        # It is flushed before anything that can take time, because its lease is no
+        # longer renewed once the job has returned.
         self._finished: tuple[str, str] | None = None
-        self._combined = isinstance(backend, CompletesAndClaims)
         self.should_quit = False
         self.paused = False
         self.jobs_processed = 0
@@ -158,8 +189,7 @@ class Worker:
         try:
             while True:
                 try:
-                    got_job = self._turn(markers, watchdog)
-                    markers = self.backend.markers()
+                    got_job, markers = self._turn(markers, watchdog)
                 except StoreError as exc:
                     # Laravel's worker reports a failed pop and tries again a second later;
                     # a job whose settle failed keeps its lease and comes back after it.
@@ -182,40 +212,42 @@ class Worker:
             if self._runner is not None:
                 self._runner.close()
 
-    def _turn(self, markers: dict[str, float], watchdog: Watchdog) -> bool:
-        """One turn of the loop; False when no job could be reserved."""
+    def _turn(self, markers: dict[str, float], watchdog: Watchdog
+              ) -> tuple[bool, dict[str, float]]:
+        """One turn of the loop: (False when no job could be reserved, the markers known)."""
         opts = self.options
         if self.should_quit:  # asked to stop before this turn began: take no new job
-            return True
+            return True, markers
         if self.paused or (ALL_QUEUES_PAUSED in markers and not opts.force):
             self._flush_completion()
             self._idle(max(opts.sleep, 1.0), paused=True)
-            return True
-        reserved = self._claim()
-        if reserved is None:
+            return True, self.backend.markers()  # a resume shows here
+        step = self._claim(markers)
+        if step.markers is not None:  # a restart, pause or resume: decide again first
+            return True, step.markers
+        if step.job is None:
             if not (opts.once or opts.stop_when_empty):
                 self._idle(opts.sleep)
-            return False
-        self._process(reserved, watchdog)
+            return False, markers
+        self._process(step.job, watchdog)
         if opts.rest > 0:
             self._flush_completion()
             self._idle(opts.rest, paused=True)
-        return True
+        return True, markers
 
-    def _claim(self) -> ReservedJob | None:
+    def _claim(self, markers: dict[str, float]) -> NextJob:
+        """Settle the finished job, if any, and reserve the next unless the markers changed."""
         opts = self.options
-        if self._finished is None or not isinstance(self.backend, CompletesAndClaims):
-            return self.backend.claim(opts.queues, self.name, opts.lease)
-        uuid, token = self._finished
-        done, reserved = self.backend.complete_and_claim(token, opts.queues, self.name, opts.lease)
+        finished = self._finished
+        step = self._claim_next(None if finished is None else finished[1], opts.queues,
+                                self.name, opts.lease, markers)
+        # Only now: a store error above leaves the completion to be tried again.
         self._finished = None
-        if not done:
-            self._completion_lost(uuid)
-        return reserved
+        if finished is not None and not step.completed:
+            self._completion_lost(finished[0])
+        return step
 
     def _defer_completion(self, uuid: str, token: str) -> bool:
-        if not self._combined:
-            return self.backend.complete(token)
         self._finished = (uuid, token)
         return True
 
@@ -238,7 +270,7 @@ class Worker:
             reserved,
             backend=self.backend,
             registry=self.registry,
-            defaults=Defaults(self.options.tries, self.options.backoff, self.options.timeout),
+            defaults=self._defaults,
             clock=self.clock,
             output=self.output,
             run_coroutine=self._run_coroutine,
@@ -278,32 +310,30 @@ class Worker:
 
     def _stop_code(self, markers: dict[str, float], booted_at: float | None, got_job: bool,
                    started: float) -> int | None:
+        found = self._why_stop(markers, booted_at, got_job, started)
+        if found is None:
+            return None
+        self.stop_reason, code = found
+        return code
+
+    def _why_stop(self, markers: dict[str, float], booted_at: float | None, got_job: bool,
+                  started: float) -> tuple[str, int] | None:
+        """The first stop condition that holds, in Laravel's order; checked after every job."""
         opts = self.options
-        checks: list[tuple[bool, str, int]] = [
-            (self.should_quit, "a stop signal", exitcodes.OK),
-            (
-                opts.memory > 0 and self._memory_probe() >= opts.memory,
-                f"memory exceeded {opts.memory:g} MB",
-                exitcodes.MEMORY_EXCEEDED,
-            ),
-            (markers.get(RESTART_MARKER) != booted_at, "queue:restart", exitcodes.OK),
-            (opts.stop_when_empty and not got_job, "the queue is empty", exitcodes.OK),
-            (
-                opts.max_time > 0 and self.clock.monotonic() - started >= opts.max_time,
-                f"--max-time {opts.max_time:g}s reached",
-                exitcodes.OK,
-            ),
-            (
-                opts.max_jobs > 0 and self.jobs_processed >= opts.max_jobs,
-                f"--max-jobs {opts.max_jobs} reached",
-                exitcodes.OK,
-            ),
-            (opts.once, "--once", exitcodes.OK),
-        ]
-        for hit, reason, code in checks:
-            if hit:
-                self.stop_reason = reason
-                return code
+        if self.should_quit:
+            return "a stop signal", exitcodes.OK
+        if opts.memory > 0 and self._memory_probe() >= opts.memory:
+            return f"memory exceeded {opts.memory:g} MB", exitcodes.MEMORY_EXCEEDED
+        if markers.get(RESTART_MARKER) != booted_at:
+            return "queue:restart", exitcodes.OK
+        if opts.stop_when_empty and not got_job:
+            return "the queue is empty", exitcodes.OK
+        if opts.max_time > 0 and self.clock.monotonic() - started >= opts.max_time:
+            return f"--max-time {opts.max_time:g}s reached", exitcodes.OK
+        if opts.max_jobs > 0 and self.jobs_processed >= opts.max_jobs:
+            return f"--max-jobs {opts.max_jobs} reached", exitcodes.OK
+        if opts.once:
+            return "--once", exitcodes.OK
         return None
 
 

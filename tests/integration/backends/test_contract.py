@@ -8,10 +8,17 @@ unique-key expiry are exercised without sleeping. A second handle from
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
-from capataz.queue.backends.base import NewJob, QueueStats
+from capataz.queue.backends.base import (
+    ClaimsNext,
+    NewJob,
+    NextJob,
+    QueueStats,
+    claim_next_for,
+)
 
 NOW = 1_800_000_000.0
 
@@ -318,6 +325,68 @@ def test_complete_and_claim_finishes_one_job_and_reserves_the_next(store, backen
     assert nothing is None
     assert backend.complete(second.lease_token)
     assert backend.stats() == []
+
+
+def test_claim_next_completes_and_claims_while_the_markers_are_unchanged(backend):
+    """claim_next (the store's own, or built from the basic methods) completes the
+    finished job and reserves the next one, in priority order, when the markers are
+    those the worker knows; a stale token completes nothing but still claims."""
+    claim_next = claim_next_for(backend)
+    backend.set_marker("restart", 1_800_000_000.123456)
+    backend.set_marker("pause:low", 7.0)
+    known = backend.markers()
+    backend.push([job("n1"), job("n2"), job("n3", "high"), job("l1", "low")])
+    first = claim_next(None, ["default"], "w", 30, known)
+    assert (first.job.uuid, first.completed, first.markers) == ("n1", True, None)
+    second = claim_next(first.job.lease_token, ["low", "high", "default"], "w", 30, known)
+    assert (second.job.uuid, second.job.attempts, second.completed) == ("n3", 1, True)
+    third = claim_next(first.job.lease_token, ["default"], "w", 30, known)
+    assert (third.job.uuid, third.completed) == ("n2", False)
+    last = claim_next(third.job.lease_token, ["default"], "w", 30, known)
+    assert last == NextJob(None, True, None)
+    assert backend.complete(second.job.lease_token)
+    assert [s.queue for s in backend.stats()] == ["low"]
+
+
+def reaches(worker, expected: dict[str, float]) -> None:
+    """Let a store that learns of marker changes by notification (PostgreSQL's LISTEN)
+    receive it; the others see a change at once, and so do their own claim_next."""
+    if isinstance(worker, ClaimsNext):
+        return
+    deadline = time.monotonic() + 10
+    while worker.markers() != expected and time.monotonic() < deadline:
+        worker.wait(0.05)
+
+
+def test_claim_next_reserves_nothing_once_the_markers_changed(store, backend):
+    """A restart, pause or resume since the worker last looked: the finished job is
+    completed, nothing is reserved and the store's markers come back, so the worker
+    obeys them before it takes another job."""
+    claim_next = claim_next_for(backend)
+    operator = store.open()
+    backend.push([job("a"), job("b")])
+    held = claim_next(None, ["default"], "w", 30, {}).job
+    operator.set_marker("restart", 1_800_000_123.456789)
+    reaches(backend, {"restart": 1_800_000_123.456789})
+    step = claim_next(held.lease_token, ["default"], "w", 30, {})
+    assert step == NextJob(None, True, {"restart": 1_800_000_123.456789})
+    operator.set_marker("restart", 1_800_000_124.0)  # the same names, a new value
+    reaches(backend, {"restart": 1_800_000_124.0})
+    assert claim_next(None, ["default"], "w", 30, step.markers).markers == {
+        "restart": 1_800_000_124.0
+    }
+    operator.set_marker("pause:other", 1.0)
+    operator.delete_marker("restart")  # as many markers as before, not the same ones
+    reaches(backend, {"pause:other": 1.0})
+    changed = claim_next(None, ["default"], "w", 30, {"restart": 1_800_000_124.0})
+    assert changed.markers == {"pause:other": 1.0}
+    taken = claim_next(None, ["default"], "w", 30, changed.markers).job
+    assert taken.uuid == "b"
+    empty = claim_next(taken.lease_token, ["default"], "w", 30, changed.markers)
+    assert empty == NextJob(None, True, None)
+    operator.delete_marker("pause:other")  # seen by an idle worker too
+    reaches(backend, {})
+    assert claim_next(None, ["default"], "w", 30, changed.markers) == NextJob(None, True, {})
 
 
 def test_claim_batch_reserves_several_jobs_in_queue_order(store, backend):

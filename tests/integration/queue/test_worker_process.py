@@ -63,6 +63,44 @@ def test_sigusr2_pauses_and_sigcont_resumes(site):
     assert proc.wait(timeout=10) == exitcodes.OK
 
 
+def _waiting_and_running(site) -> list[tuple[int, int]]:
+    return [(s.waiting, s.running) for s in site.backend().stats()]
+
+
+def test_queue_restart_during_a_job_stops_the_worker_before_its_next_job(site):
+    """queue:restart from another process while a busy worker runs a job: the job ends
+    and is completed, no further job is taken (the worker learns of the restart in the
+    same transaction that would reserve the next one), and the worker exits 0."""
+    gate = site.tmp / "gate"
+    first, *_ = site.push("tests.wait_for", 3, str(gate))
+    proc = site.worker("--sleep=0.2")
+    site.wait_for(lambda: site.counts("start")[first] == 1, what="the first job to start")
+    assert site.capataz("queue:restart").returncode == exitcodes.OK
+    gate.touch()
+    assert proc.wait(timeout=30) == exitcodes.OK
+    assert "stopping: queue:restart" in site.log(proc)
+    assert site.counts("end") == {first: 1}
+    assert _waiting_and_running(site) == [(2, 0)]
+
+
+def test_queue_pause_during_a_job_stops_claims_until_resumed(site):
+    """queue:pause while a job runs: it is completed, the next job waits; queue:resume
+    lets the same worker take it."""
+    gate = site.tmp / "gate"
+    first, second = site.push("tests.wait_for", 2, str(gate))
+    proc = site.worker("--sleep=0.2")
+    site.wait_for(lambda: site.counts("start")[first] == 1, what="the first job to start")
+    assert site.capataz("queue:pause", "default").returncode == exitcodes.OK
+    gate.touch()
+    site.wait_for(lambda: _waiting_and_running(site) == [(1, 0)], what="the first job's end")
+    time.sleep(0.5)  # long enough for a worker that missed the pause to take the job
+    assert site.counts("start")[second] == 0
+    assert site.capataz("queue:resume", "default").returncode == exitcodes.OK
+    site.wait_for(lambda: site.counts("end")[second] == 1, what="the second job to run")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == exitcodes.OK
+
+
 def test_always_raising_job_fails_after_three_tries_and_retry_all_runs_it_again(site):
     """--tries=3: three attempts, then a failed job with its traceback; queue:retry all
     puts it back and the next worker runs it three more times."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import threading
 import time
 
@@ -26,6 +27,7 @@ from capataz.queue.errors import PayloadError
 from capataz.queue.output import Output, format_duration
 from capataz.queue.payload import Payload, decode
 from capataz.queue.watchdog import ThreadWatchdog
+from capataz.queue.worker import ResidentMemory
 
 
 def test_payload_round_trip():
@@ -172,3 +174,25 @@ def test_watchdog_renews_leases_and_fires_the_timeout():
     finally:
         dog.close()
     assert not dog._thread.is_alive()
+
+
+def test_resident_memory_reads_statm_through_one_descriptor(tmp_path, monkeypatch):
+    """The probe keeps the file open and reads it afresh each time; a forked child
+    opens it again (its /proc/self is another process); without the file it falls
+    back to the peak resident size."""
+    page_mb = os.sysconf("SC_PAGE_SIZE") / 1024 / 1024
+    statm = tmp_path / "statm"
+    statm.write_text("900 256 10 1 0 100 0\n")
+    probe = ResidentMemory(str(statm))
+    assert probe() == 256 * page_mb
+    with statm.open("r+") as same_file:
+        same_file.write("900 512 10 1 0 100 0\n")
+    assert probe() == 512 * page_mb
+    replaced = tmp_path / "replaced"
+    replaced.write_text("900 1024 10 1 0 100 0\n")
+    replaced.replace(statm)
+    assert probe() == 512 * page_mb  # the descriptor still reads the file it opened
+    monkeypatch.setattr(os, "getpid", lambda: -1)
+    assert probe() == 1024 * page_mb
+    assert ResidentMemory(str(tmp_path / "missing"))() > 0
+    assert 1 < ResidentMemory()() < 10_000

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import os
 import signal
+from collections import Counter
 
 import pytest
 
 from capataz import exitcodes
-from capataz.queue import job
+from capataz.queue import Worker, WorkerOptions, job
 from capataz.queue.backends.base import PAUSE_PREFIX, RESTART_MARKER
 from capataz.queue.dispatch import PendingDispatch
+from capataz.queue.output import Output
 
 
 def test_queues_are_worked_in_strict_priority_order(rig):
@@ -366,3 +368,151 @@ def test_a_worker_told_to_stop_before_it_starts_takes_no_job(rig):
     assert worker.run() == exitcodes.OK
     assert worker.jobs_processed == 0
     assert rig.backend.stats()[0].waiting == 1
+
+
+class _Counting:
+    """A store that counts the calls made to it (and can hide its fast paths)."""
+
+    def __init__(self, inner, hide: tuple[str, ...] = ()) -> None:
+        self._inner = inner
+        self._hide = hide
+        self.calls: Counter[str] = Counter()
+
+    def __getattr__(self, name: str):
+        if name in self._hide:
+            raise AttributeError(name)
+        attribute = getattr(self._inner, name)
+        if not callable(attribute):
+            return attribute
+
+        def counted(*args, **kwargs):
+            self.calls[name] += 1
+            return attribute(*args, **kwargs)
+
+        return counted
+
+
+def _worker_on(rig, backend, **options) -> Worker:
+    options.setdefault("stop_when_empty", True)
+    return Worker(backend, WorkerOptions(**options), registry=rig.registry, clock=rig.clock,
+                  output=Output(rig.clock, stream=rig.stream), watchdog=rig.watchdog,
+                  memory_probe=lambda: rig.memory_mb, hard_exit=rig.exits.append)
+
+
+def test_a_busy_worker_meets_the_store_once_per_job(rig):
+    """Completing a job, checking for a restart or pause and reserving the next job are
+    one claim_next: the markers are read once at start, not after every job."""
+
+    @job(registry=rig.registry)
+    def work() -> None:
+        pass
+
+    for _ in range(5):
+        rig.dispatch(work)
+    store = _Counting(rig.backend)
+    assert _worker_on(rig, store).run() == exitcodes.OK
+    assert store.calls == {"markers": 1, "claim_next": 6}
+    assert rig.backend.stats() == []
+
+
+def test_a_restart_between_two_jobs_is_seen_before_the_next_claim(rig):
+    """queue:restart from another process after a job ended and before the worker asked
+    for the next: the worker, whose markers are those of its start, takes no job and
+    exits; the finished job is completed all the same."""
+    ran: list[int] = []
+
+    @job(registry=rig.registry)
+    def work(n: int) -> None:
+        ran.append(n)
+
+    rig.dispatch(work, 1)
+    rig.dispatch(work, 2)
+    store = _Counting(rig.backend)
+    real_memory = rig.memory_mb
+
+    def restart_after_the_first_job() -> float:  # runs between the job and the next claim
+        if not rig.backend.markers():
+            rig.backend.set_marker(RESTART_MARKER, rig.clock.time())
+        return real_memory
+
+    worker = _worker_on(rig, store, stop_when_empty=False)
+    worker._memory_probe = restart_after_the_first_job
+    assert worker.run() == exitcodes.OK
+    assert (ran, worker.stop_reason) == ([1], "queue:restart")
+    [left] = rig.backend.snapshot()
+    assert (json.loads(left.payload)["args"], left.attempts) == ([2], 0)
+
+
+def test_a_pause_during_a_job_stops_claims_until_resumed(rig):
+    """queue:pause of the worker's queue while a job runs: that job is completed, no other
+    is taken from the queue; after queue:resume the worker goes on."""
+    ran: list[int] = []
+
+    @job(registry=rig.registry)
+    def work(n: int) -> None:
+        ran.append(n)
+        if n == 1:
+            rig.backend.set_marker(PAUSE_PREFIX + "default", rig.clock.time())
+
+    for n in (1, 2):
+        rig.dispatch(work, n)
+    worker = rig.worker(stop_when_empty=False, max_time=5, sleep=1)
+    assert worker.run() == exitcodes.OK
+    assert ran == [1]
+    assert [s.waiting for s in rig.backend.stats()] == [1]
+    rig.backend.delete_marker(PAUSE_PREFIX + "default")
+    assert rig.worker().run() == exitcodes.OK
+    assert ran == [1, 2]
+
+
+def test_maintenance_mode_during_a_job_idles_the_worker(rig):
+    """queue:pause --all while a job runs: the job is completed, then the worker idles
+    (no claim) until the store is resumed, and then takes the next job."""
+    ran: list[int] = []
+
+    @job(registry=rig.registry)
+    def work(n: int) -> None:
+        ran.append(n)
+        if n == 1:
+            rig.backend.set_marker(PAUSE_PREFIX + "*", rig.clock.time())
+
+    for n in (1, 2):
+        rig.dispatch(work, n)
+    original_wait = rig.backend.wait
+    waits = 0
+
+    def resume_on_the_second_wait(timeout: float) -> bool:
+        nonlocal waits
+        waits += 1
+        if waits == 2:
+            assert ran == [1]
+            rig.backend.delete_marker(PAUSE_PREFIX + "*")
+        return original_wait(timeout)
+
+    rig.backend.wait = resume_on_the_second_wait  # type: ignore[method-assign]
+    assert rig.worker().run() == exitcodes.OK
+    assert ran == [1, 2]
+    assert rig.backend.stats() == []
+
+
+@pytest.mark.parametrize("hide", [("claim_next",), ("claim_next", "complete_and_claim")])
+def test_a_store_without_claim_next_gets_the_same_worker(rig, hide):
+    """A store with only the basic methods (or complete_and_claim too): the worker reads
+    the markers before each claim instead, and obeys a restart the same way."""
+    ran: list[int] = []
+
+    @job(registry=rig.registry)
+    def work(n: int) -> None:
+        ran.append(n)
+        if n == 2:
+            rig.backend.set_marker(RESTART_MARKER, rig.clock.time())
+
+    for n in (1, 2, 3):
+        rig.dispatch(work, n)
+    store = _Counting(rig.backend, hide)
+    worker = _worker_on(rig, store, stop_when_empty=False)
+    assert worker.run() == exitcodes.OK
+    assert (ran, worker.stop_reason) == ([1, 2], "queue:restart")
+    assert store.calls["claim_next"] == 0
+    assert store.calls["complete_and_claim"] == (0 if "complete_and_claim" in hide else 1)
+    assert [s.waiting for s in rig.backend.stats()] == [1]

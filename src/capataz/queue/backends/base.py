@@ -14,7 +14,7 @@ each backend reads them from the clock it was given, so tests move time freely.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -157,6 +157,86 @@ class CompletesAndClaims(Protocol):
         self, lease_token: str, queues: Sequence[str], worker: str, lease_seconds: float
     ) -> tuple[bool, ReservedJob | None]:
         """``complete(lease_token)`` then ``claim(...)``, atomically; (completed?, next job)."""
+
+
+@dataclass(frozen=True)
+class NextJob:
+    """What a busy worker's one step at the store brought back (see :func:`claim_next`)."""
+
+    #: The job now reserved for the worker, or None.
+    job: ReservedJob | None
+    #: The finished job given was removed (True when none was given).
+    completed: bool = True
+    #: The store's markers, when they no longer equal the worker's: then nothing was reserved.
+    markers: dict[str, float] | None = None
+
+
+@runtime_checkable
+class ClaimsNext(Protocol):
+    """The worker's fast path: settle, check the markers and reserve, in one atomic step.
+
+    A busy worker needs three things between two jobs: remove the finished job,
+    learn whether ``queue:restart`` or ``queue:pause`` happened, and reserve the
+    next job. Asked separately they cost three round trips (or transactions) per
+    job; a store with this method does all three at once. The worker sends the
+    markers it knows; a store whose markers differ reserves nothing and returns
+    them, so a restart or pause is honoured before another job is taken, exactly
+    as if the worker had read the markers after each job.
+    """
+
+    def claim_next(
+        self,
+        finished: str | None,
+        queues: Sequence[str],
+        worker: str,
+        lease_seconds: float,
+        markers: Mapping[str, float],
+    ) -> NextJob:
+        """``complete(finished)`` if given; then, if the store's markers equal ``markers``,
+        ``claim(queues, worker, lease_seconds)``; otherwise the markers and no job."""
+
+
+#: ``claim_next(finished, queues, worker, lease_seconds, markers)``, bound to one store.
+ClaimNext = Callable[[str | None, Sequence[str], str, float, Mapping[str, float]], NextJob]
+
+
+def claim_next_for(backend: Backend) -> ClaimNext:
+    """The store's own ``claim_next``, or the same contract built from its basic methods.
+
+    Looked up once per worker: a runtime Protocol check costs more than a claim on a
+    fast store. The fallback reads the markers, then completes and claims (in one
+    step where the store offers ``complete_and_claim``); its marker check is then not
+    atomic with the claim, the same as a worker reading the markers after each job.
+    """
+    if isinstance(backend, ClaimsNext):
+        return backend.claim_next
+    return ClaimNextInSteps(backend)
+
+
+class ClaimNextInSteps:
+    """``claim_next`` for a store without it: ``markers``, then ``complete`` and ``claim``."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        # Where the store offers it, completing and claiming still take one step.
+        self._complete_and_claim = (
+            backend.complete_and_claim if isinstance(backend, CompletesAndClaims) else None
+        )
+
+    def __call__(self, finished: str | None, queues: Sequence[str], worker: str,
+                 lease_seconds: float, markers: Mapping[str, float]) -> NextJob:
+        backend = self.backend
+        current = backend.markers()
+        if current != markers:
+            completed = backend.complete(finished) if finished is not None else True
+            return NextJob(None, completed, current)
+        if finished is None:
+            return NextJob(backend.claim(queues, worker, lease_seconds))
+        if self._complete_and_claim is not None:
+            completed, job = self._complete_and_claim(finished, queues, worker, lease_seconds)
+            return NextJob(job, completed)
+        completed = backend.complete(finished)
+        return NextJob(backend.claim(queues, worker, lease_seconds), completed)
 
 
 def poll_for_change(

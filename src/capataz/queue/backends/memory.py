@@ -11,12 +11,13 @@ from __future__ import annotations
 import itertools
 import secrets
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from capataz.queue.backends.base import (
     FailedJob,
     NewJob,
+    NextJob,
     QueueStats,
     ReservedJob,
     paused_queues,
@@ -124,6 +125,14 @@ class MemoryBackend:
     ) -> tuple[bool, ReservedJob | None]:
         with self._lock:
             return self.complete(lease_token), self.claim(queues, worker, lease_seconds)
+
+    def claim_next(self, finished: str | None, queues: Sequence[str], worker: str,
+                   lease_seconds: float, markers: Mapping[str, float]) -> NextJob:
+        with self._lock:
+            completed = self.complete(finished) if finished is not None else True
+            if self._markers != markers:
+                return NextJob(None, completed, dict(self._markers))
+            return NextJob(self.claim(queues, worker, lease_seconds), completed)
 
     def _held(self, token: str) -> _Row | None:
         return next((r for r in self._jobs.values() if r.running and r.lease_token == token), None)

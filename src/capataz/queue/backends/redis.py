@@ -27,7 +27,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib.resources import files
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -38,7 +38,7 @@ from redis.client import PubSub
 from redis.commands.core import Script
 from redis.retry import Retry
 
-from capataz.queue.backends.base import FailedJob, NewJob, QueueStats, ReservedJob
+from capataz.queue.backends.base import FailedJob, NewJob, NextJob, QueueStats, ReservedJob
 from capataz.queue.backends.outage import Outage, retry_link
 from capataz.queue.clock import Clock, SystemClock
 from capataz.queue.errors import QueueURLError, StoreError, StoreUnavailableError
@@ -51,7 +51,7 @@ SETTLE_PATIENCE = 30.0
 OPEN_PATIENCE = 10.0
 _PREFIX = re.compile(r"^[A-Za-z0-9_.{}-]{1,64}$")
 SCRIPTS = (
-    "push", "claim", "complete_and_claim", "renew", "complete", "release", "fail",
+    "push", "claim", "complete_and_claim", "claim_next", "renew", "complete", "release", "fail",
     "retry_failed", "forget_failed", "flush_failed", "failed_page", "failed_get", "clear",
     "stats", "set_marker", "delete_marker",
 )
@@ -207,6 +207,30 @@ class RedisBackend:
             return self.complete(lease_token), None
         jobs = _reserved(flat[1:])
         return bool(flat[0]), (jobs[0] if jobs else None)
+
+    def claim_next(self, finished: str | None, queues: Sequence[str], worker: str,
+                   lease_seconds: float, markers: Mapping[str, float]) -> NextJob:
+        """Complete, compare the markers and claim in one script (see ClaimsNext)."""
+        if finished is None and not self._outage.may_try():
+            return NextJob(None)
+        self._subscribe()
+        now = self._clock.time()
+        known: list[Any] = [len(markers)]
+        for name, value in markers.items():
+            known += [name, value]
+        try:
+            flat = self._script("claim_next", finished or "", now, worker, now + lease_seconds,
+                                secrets.token_hex(16), *known, *queues)
+        except StoreUnavailableError:
+            return NextJob(None, self.complete(finished) if finished is not None else True)
+        completed = bool(flat[0])
+        if flat[1]:
+            self._markers = {
+                str(flat[i]): float(flat[i + 1]) for i in range(2, len(flat), 2)
+            }
+            return NextJob(None, completed, dict(self._markers))
+        jobs = _reserved(flat[2:])
+        return NextJob(jobs[0] if jobs else None, completed)
 
     def renew(self, lease_token: str, lease_seconds: float) -> bool:
         return bool(self._script("renew", lease_token, self._clock.time() + lease_seconds))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from typing import Any
 from capataz.queue.backends.base import (
     FailedJob,
     NewJob,
+    NextJob,
     QueueStats,
     ReservedJob,
     paused_queues,
@@ -179,15 +180,36 @@ class SqliteBackend:
             done = db.execute(Q["complete_job"], {"lease_token": lease_token}).rowcount == 1
             return done, self._claim(db, queues, worker, lease_seconds)
 
+    def claim_next(self, finished: str | None, queues: Sequence[str], worker: str,
+                   lease_seconds: float, markers: Mapping[str, float]) -> NextJob:
+        """Complete, read the markers and claim in one write transaction (see ClaimsNext)."""
+        if finished is None and self._found_nothing and not self._anything_due(queues):
+            current = self.markers()
+            return NextJob(None, True, None if current == markers else current)
+        token = secrets.token_hex(16)  # made before the write lock is taken, not under it
+        with self._transaction() as db:
+            completed = finished is None or (
+                db.execute(Q["complete_job"], {"lease_token": finished}).rowcount == 1
+            )
+            current = dict(db.execute(Q["list_markers"]).fetchall())
+            if current != markers:
+                return NextJob(None, completed, current)
+            job = self._claim(db, queues, worker, lease_seconds, paused=paused_queues(current),
+                              token=token)
+        self._found_nothing = job is None
+        return NextJob(job, completed)
+
     def _claim(self, db: sqlite3.Connection, queues: Sequence[str], worker: str,
-               lease_seconds: float) -> ReservedJob | None:
+               lease_seconds: float, *, paused: set[str] | None = None,
+               token: str | None = None) -> ReservedJob | None:
         now = self._clock.time()
         params = {
-            "now": now, "worker": worker, "lease_token": secrets.token_hex(16),
+            "now": now, "worker": worker, "lease_token": token or secrets.token_hex(16),
             "lease_expires_at": now + lease_seconds,
         }
         db.execute(Q["rescue_expired_leases"], params)
-        paused = paused_queues(dict(db.execute(Q["list_markers"]).fetchall()))
+        if paused is None:
+            paused = paused_queues(dict(db.execute(Q["list_markers"]).fetchall()))
         for queue in queues:
             if queue in paused:
                 continue

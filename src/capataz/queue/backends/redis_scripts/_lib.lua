@@ -114,6 +114,21 @@ local function complete(token)
     return 1
 end
 
+-- Are the markers exactly the n name, value pairs in ARGV[first ...]? Values compare as
+-- numbers: the caller sends back, as a float, what it read from here.
+local function markers_are(first, n)
+    if redis.call('HLEN', k('markers')) ~= n then
+        return false
+    end
+    for i = first, first + 2 * n - 1, 2 do
+        local value = redis.call('HGET', k('markers'), ARGV[i])
+        if not value or tonumber(value) ~= tonumber(ARGV[i + 1]) then
+            return false
+        end
+    end
+    return true
+end
+
 -- Every job whose lease expired is ready again (its worker died or froze); then up to
 -- `limit` jobs are reserved, queue by queue in strict priority order, oldest first,
 -- skipping paused queues. Each reservation counts an attempt. ARGV[first_token ...]
