@@ -179,3 +179,34 @@ def test_reopen_logs_after_an_outside_rotation(tmp_path: Path) -> None:
             await wait_for(lambda: path.exists() and path.read_bytes() == b"after\n")
 
     asyncio.run(scenario())
+
+
+def test_a_partial_line_reaches_its_own_file_while_the_child_waits(tmp_path: Path) -> None:
+    """A prompt without a newline is in the file while the child sleeps; a shared file
+    keeps it back until the line ends, so lines of two processes never mix."""
+    import sys
+
+    script = ("import sys, time; sys.stdout.write('prompt: '); sys.stdout.flush(); "
+              "time.sleep(1000)")
+    command = f"{sys.executable} -c \"{script}\""
+    own, shared = tmp_path / "own.log", tmp_path / "shared.log"
+    cfg = config(
+        tmp_path,
+        program("alone", command, startsecs=0, stdout=ChannelLog(logfile=str(own))),
+        program("pair", command, numprocs=2, startsecs=0,
+                stdout=ChannelLog(logfile=str(shared))),
+    )
+
+    async def scenario() -> None:
+        async with running(cfg) as sup:
+            await wait_for(lambda: own.read_bytes() == b"prompt: ")
+            await wait_for(lambda: all(sup.output_tail(f"pair:{name}") == b"prompt: "
+                                       for name in ("pair_00", "pair_01")))
+            assert shared.read_bytes() == b""
+            await sup.stop_process("alone")
+            for name in ("pair:pair_00", "pair:pair_01"):
+                await sup.stop_process(name)
+
+    asyncio.run(scenario())
+    assert own.read_bytes() == b"prompt: \n"
+    assert shared.read_bytes() == b"prompt: \nprompt: \n"

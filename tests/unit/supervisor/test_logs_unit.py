@@ -105,10 +105,11 @@ def test_registry_shares_one_writer_per_path(tmp_path: Path) -> None:
     assert (tmp_path / "y.log").read_bytes() == b"after reopen\n"
 
 
-def test_channel_writes_whole_lines_only(tmp_path: Path) -> None:
+def test_channel_writes_whole_lines_only_to_a_shared_file(tmp_path: Path) -> None:
     """Partial lines wait for their end; flush ends the last one; the tail keeps raw bytes."""
     path = tmp_path / "c.log"
     logfile = LogFile(str(path), 0, 0)
+    logfile.users = 2
     channel = OutputChannel(logfile, tail_bytes=8)
     channel.feed(b"hel")
     assert path.read_bytes() == b""

@@ -1,0 +1,344 @@
+"""How pipe bytes reach a log file: raw or whole lines, splice, coalesced reads, pipe sizes."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import socket
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from capataz.supervisor import output
+from capataz.supervisor.logfiles import LogFile, LogFiles
+from capataz.supervisor.output import OutputChannel, PipeBudget, PipeReader
+
+
+def pump(channels: list[OutputChannel], writers: list[Callable[[int], None]]) -> None:
+    """Read a pipe per channel until each writer (run in a thread with the write end) ends."""
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        ended = asyncio.Event()
+        left = [len(channels)]
+
+        def on_eof(reader: PipeReader) -> None:
+            left[0] -= 1
+            if not left[0]:
+                ended.set()
+
+        threads = []
+        for channel, write in zip(channels, writers, strict=True):
+            r, w = os.pipe()
+            os.set_blocking(r, False)
+            PipeReader(loop, r, channel, on_eof=on_eof)
+            threads.append(threading.Thread(target=_run_and_close, args=(write, w)))
+        for thread in threads:
+            thread.start()
+        await ended.wait()
+        for thread in threads:
+            thread.join()
+
+    asyncio.run(scenario())
+
+
+def _run_and_close(write: Callable[[int], None], fd: int) -> None:
+    try:
+        write(fd)
+    finally:
+        os.close(fd)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def test_own_file_takes_partial_lines_and_ends_the_last_at_eof(tmp_path: Path) -> None:
+    """A file of one process gets bytes as they come; a pipe closing mid-line ends the line."""
+    path = tmp_path / "own.log"
+    logfile = LogFile(str(path), 0, 0)
+    channel = OutputChannel(logfile)
+    writer = bytearray()
+    channel.feed(b"prompt: ", writer)
+    assert path.read_bytes() == b"prompt: "
+    channel.flush(writer)
+    channel.flush(writer)  # a second end changes nothing
+    assert path.read_bytes() == b"prompt: \n"
+
+
+def test_raw_bytes_rotate_exactly_at_maxbytes(tmp_path: Path) -> None:
+    """Raw writes cut at maxbytes: every rotated file holds exactly maxbytes."""
+    path = tmp_path / "r.log"
+    logfile = LogFile(str(path), maxbytes=10, backups=3)
+    logfile.write_raw(b"0123456789abcdefghijKLMNO", object())
+    logfile.close()
+    assert (tmp_path / "r.log.2").read_bytes() == b"0123456789"
+    assert (tmp_path / "r.log.1").read_bytes() == b"abcdefghij"
+    assert path.read_bytes() == b"KLMNO"
+
+
+def test_splice_rotates_exactly_and_keeps_every_byte(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Spliced output: rotated files of exactly maxbytes, nothing lost, the tail read back."""
+    spliced = []
+    real_splice = os.splice
+
+    def counting(*args: int, **kwargs: int) -> int:
+        spliced.append(real_splice(*args, **kwargs))
+        return spliced[-1]
+
+    monkeypatch.setattr(os, "splice", counting)
+    path = tmp_path / "s.log"
+    files = LogFiles()
+    channel = OutputChannel(files.acquire(str(path), 100_000, 50), tail_bytes=1000)
+    data = bytes(range(256)) * 4000  # 1,024,000 bytes, no line structure at all
+    pump([channel], [lambda fd: write_all(fd, data)])
+    assert sum(spliced) == len(data), "every byte went by splice"
+    assert channel.tail == data[-1000:]
+    channel.clear()
+    assert channel.tail == b""
+    files.close_all()
+    backups = sorted(tmp_path.glob("s.log.*"), key=lambda p: -int(p.suffix[1:]))
+    assert [p.stat().st_size for p in backups] == [100_000] * 10
+    assert b"".join(p.read_bytes() for p in [*backups, path]) == data + b"\n"
+
+
+def test_shared_file_gets_whole_lines_from_pipes_read_in_batches(tmp_path: Path) -> None:
+    """Two children writing half lines into one file: every line whole, in order per child."""
+    path = tmp_path / "shared.log"
+    files = LogFiles()
+    channels = [OutputChannel(files.acquire(str(path), 64_000, 100)) for _ in range(2)]
+
+    def halves(name: bytes) -> Callable[[int], None]:
+        def write(fd: int) -> None:
+            for n in range(20_000):
+                line = b"%s %05d " % (name, n) + b"z" * 40
+                write_all(fd, line[:20])
+                write_all(fd, line[20:] + b"\n")
+        return write
+
+    pump(channels, [halves(b"a"), halves(b"b")])
+    files.close_all()
+    seen: dict[bytes, list[int]] = {b"a": [], b"b": []}
+    logs = [*sorted(tmp_path.glob("shared.log.*"), key=lambda p: -int(p.suffix[1:])), path]
+    assert len(logs) > 10
+    for log in logs:
+        assert log.stat().st_size <= 64_000, "rotated at a line end before maxbytes"
+        for line in log.read_bytes().splitlines():
+            name, number, pad = line.split(b" ")
+            assert pad == b"z" * 40, line
+            seen[name].append(int(number))
+    assert seen[b"a"] == seen[b"b"] == list(range(20_000))
+
+
+def test_a_line_left_open_is_ended_before_another_writers_line(tmp_path: Path) -> None:
+    """When a file becomes shared, nobody's line is glued to a raw writer's open one."""
+    path = tmp_path / "open.log"
+    logfile = LogFile(str(path), 0, 0)
+    first, second = object(), object()
+    logfile.write_raw(b"half", first)
+    logfile.users = 2
+    logfile.write(b"rest of it\n", first)  # the same writer continues its own line
+    logfile.write_raw(b"again", first)
+    logfile.write(b"other\n", second)
+    assert path.read_bytes() == b"halfrest of it\nagain\nother\n"
+
+
+def test_a_spliced_open_line_is_checked_in_the_file(tmp_path: Path) -> None:
+    """After splice the last byte is unknown: it is read back before deciding."""
+    path = tmp_path / "check.log"
+    logfile = LogFile(str(path), 0, 0)
+    mine = object()
+    for data, expected in [(b"whole\n", b"whole\nnext\n"), (b"open", b"open\nnext\n")]:
+        logfile.clear()
+        r, w = os.pipe()
+        os.write(w, data)
+        os.close(w)
+        assert logfile.splice_from(r, mine) == len(data)
+        os.close(r)
+        logfile.users = 2
+        logfile.write(b"next\n", object())
+        logfile.users = 1
+        assert path.read_bytes() == expected
+
+
+def test_splice_refused_falls_back_to_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file system without splice: the bytes are read instead, all of them, for good."""
+    calls = []
+
+    def refuse(*args: object, **kwargs: object) -> int:
+        calls.append(args)
+        raise OSError(errno.EINVAL, "Invalid argument")
+
+    monkeypatch.setattr(os, "splice", refuse)
+    path = tmp_path / "f.log"
+    channel = OutputChannel(LogFile(str(path), 0, 0))
+    pump([channel], [lambda fd: write_all(fd, b"line\n" * 50_000)])
+    assert path.read_bytes() == b"line\n" * 50_000
+    assert len(calls) == 1
+
+
+def test_a_failing_splice_lets_the_read_path_report_and_drop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk under splice: reported once, the bytes dropped, the pipe still drained."""
+    monkeypatch.setattr(os, "splice", _raise(errno.ENOSPC))
+    errors: list[str] = []
+    path = tmp_path / "full.log"
+    logfile = LogFile(str(path), 0, 0, on_error=lambda p, exc: errors.append(p))
+    monkeypatch.setattr(os, "write", _raise(errno.ENOSPC))
+    channel = OutputChannel(logfile)
+    pump([channel], [lambda fd: _real_write_all(fd, b"x" * 300_000)])
+    assert errors == [str(path)]
+    assert logfile.dropped_bytes == 300_000
+    assert channel.received == 300_000
+
+
+_REAL_WRITE = os.write
+
+
+def _real_write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[_REAL_WRITE(fd, view):]
+
+
+def _raise(code: int) -> Callable[..., int]:
+    def fail(*args: object, **kwargs: object) -> int:
+        raise OSError(code, os.strerror(code))
+    return fail
+
+
+def test_busy_pipe_is_enlarged_within_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pipe that fills is enlarged; with no budget left, or not a pipe, it stays as it is."""
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        r, w = os.pipe()
+        os.set_blocking(r, False)
+        reader = PipeReader(loop, r, OutputChannel(None))
+        monkeypatch.setattr(output, "_budget", PipeBudget(0))
+        assert not reader._grow()
+        monkeypatch.setattr(output, "_budget", PipeBudget(None))
+        assert reader._grow()
+        assert reader.capacity == output.LARGE_PIPE
+        assert not reader._grow()  # once is enough
+        reader.close()
+        assert output.pipe_budget().used == 0, "the capacity is given back"
+        os.close(w)
+        left, right = socket.socketpair()
+        right.setblocking(False)
+        odd = PipeReader(loop, right.fileno(), OutputChannel(None))
+        assert odd.capacity == output.DEFAULT_PIPE
+        assert not odd._grow()
+        assert output.pipe_budget().used == 0
+        odd.closed = True
+        loop.remove_reader(right.fileno())
+        left.close()
+        right.close()
+
+    asyncio.run(scenario())
+
+
+def test_budget_from_the_system_limit(tmp_path: Path) -> None:
+    """A quarter of the user's soft pipe limit; no limit set means none here either."""
+    budget = PipeBudget.from_system()
+    soft = int(Path("/proc/sys/fs/pipe-user-pages-soft").read_text())
+    assert budget.limit == (None if soft == 0 else soft * 4096 // 4)
+    small = PipeBudget(100)
+    assert small.take(60)
+    assert not small.take(60)
+    small.give_back(1000)
+    assert small.used == 0
+
+
+def test_reads_of_a_busy_writer_are_put_off_but_never_past_the_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Small reads close together wait; a full pipe or a writer at rest is read at once."""
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        r, w = os.pipe()
+        os.set_blocking(r, False)
+        reader = PipeReader(loop, r, OutputChannel(None))
+        now = loop.time()
+        reader._last_read = now - 0.001
+        delay = reader._delay_after(100, now)
+        assert output.MIN_DELAY <= delay <= output.COALESCE_DELAY
+        assert reader._delay_after(reader.capacity, now) == 0.0
+        reader._last_read = now - 1.0
+        assert reader._delay_after(100, now) == 0.0
+        monkeypatch.setattr(output, "_budget", PipeBudget(0))  # no room to grow the pipe
+        r2, w2 = os.pipe()
+        os.set_blocking(r2, False)
+        small = PipeReader(loop, r2, OutputChannel(None))
+        small._last_read = now - 0.001
+        assert small._delay_after(30_000, now) == 0.0, "a fast writer: no time to wait"
+        small.close()
+        os.close(w2)
+        reader.close()
+        os.close(w)
+
+    asyncio.run(scenario())
+
+
+def test_close_and_catch_up_keep_what_the_pipe_holds(tmp_path: Path) -> None:
+    """A resting reader closed, or caught up when its child is reaped, loses nothing."""
+    path = tmp_path / "c.log"
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        channel = OutputChannel(LogFile(str(path), 0, 0))
+        r, w = os.pipe()
+        os.set_blocking(r, False)
+        reader = PipeReader(loop, r, channel)
+        loop.remove_reader(r)
+        reader._resume = loop.call_later(60, reader._wake)  # as if resting
+        os.write(w, b"first\n")
+        output.catch_up([reader])
+        assert path.read_bytes() == b"first\n"
+        assert not reader.closed
+        os.write(w, b"second\n")
+        reader.close()
+        os.close(w)
+        assert path.read_bytes() == b"first\nsecond\n"
+        r2, w2 = os.pipe()
+        os.set_blocking(r2, False)
+        ended = PipeReader(loop, r2, channel)
+        os.write(w2, b"last words")
+        os.close(w2)
+        output.catch_up([ended])
+        assert ended.closed
+        assert path.read_bytes() == b"first\nsecond\nlast words\n"
+
+    asyncio.run(scenario())
+
+
+def test_resting_reader_wakes_and_reads_what_came(tmp_path: Path) -> None:
+    """The timer's read finds nothing: the reader listens again and gets what comes."""
+    path = tmp_path / "w.log"
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        ended = asyncio.Event()
+        r, w = os.pipe()
+        os.set_blocking(r, False)
+        reader = PipeReader(loop, r, OutputChannel(LogFile(str(path), 0, 0)),
+                            on_eof=lambda _: ended.set())
+        loop.remove_reader(r)
+        reader._wake()  # nothing there: back to listening
+        os.write(w, b"one\n")
+        os.close(w)
+        await ended.wait()
+
+    asyncio.run(scenario())
+    assert path.read_bytes() == b"one\n"
