@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
+import struct
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -244,5 +246,26 @@ def test_start_process_answers_only_once_the_child_has_execed(wait: bool) -> Non
         spawner.report_exec(1001)
         await start
         assert sup.process("web").state is S.RUNNING
+
+    run(scenario)
+
+
+def test_exec_watch_ends_on_a_read_error_with_what_it_read() -> None:
+    """A read that fails (here a reset connection) ends the watch instead of repeating."""
+    async def scenario() -> None:
+        results: list[str | None] = []
+        with socket.create_server(("127.0.0.1", 0)) as server:
+            client = socket.create_connection(server.getsockname())
+            accepted, _ = server.accept()
+            client.sendall(b"couldn't exec")
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            client.close()  # with linger 0: a reset, so reading fails with ECONNRESET
+            fd = accepted.detach()
+            os.set_blocking(fd, False)
+            watch = ExecWatch(fd, results.append)
+            await loop_turns()
+            assert results == ["couldn't exec"]
+            watch.cancel()  # after the result: nothing left to close
+            assert watch.settle() == "couldn't exec"
 
     run(scenario)
