@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from capataz import __version__
+import capataz
 from capataz.config.model import GroupConfig
 from capataz.control.errors import RpcFault
 from capataz.control.interface import ProcessView
@@ -46,7 +46,7 @@ class SupervisorBackend:
         return os.getpid()
 
     def version(self) -> str:
-        return __version__
+        return capataz.__version__
 
     def shutdown(self) -> None:
         self.supervisor.shutdown()

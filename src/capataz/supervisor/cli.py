@@ -10,12 +10,26 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from capataz import __version__, exitcodes
+import capataz
+from capataz import exitcodes
 from capataz.cliutil import survives_closed_stdout
 from capataz.config import load
 from capataz.config.errors import ConfigError
 from capataz.config.model import Config
 from capataz.supervisor.errors import DaemonSetupError
+
+
+class _PrintVersion(argparse.Action):
+    """``-v``: print the version and exit; it is looked up only then (see ``capataz``)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        print(capataz.__version__)
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-a", "--minfds", help="minimum free file descriptors")
     parser.add_argument("--minprocs", help="minimum free process slots")
     parser.add_argument("-t", "--strip_ansi", action="store_true", help="strip ANSI from logs")
-    parser.add_argument("-v", "--version", action="version", version=__version__)
+    parser.add_argument("-v", "--version", action=_PrintVersion,
+                        help="show the version and exit")
     parser.add_argument(
         "--check",
         action="store_true",
@@ -112,6 +127,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from capataz.config.check import run_check
 
         return run_check(args.configuration)
+    # The daemon serves HTTP but never makes a request: leave aiohttp's client
+    # (and the SSL contexts it builds at import) out of its memory.
+    from capataz.control.aiohttp_import import import_server_only
+
+    import_server_only()
     from capataz.supervisor import daemon
 
     try:

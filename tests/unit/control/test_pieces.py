@@ -97,3 +97,14 @@ def test_parse_request() -> None:
     assert parse_request(body) == ("a.b", (3,))
     with pytest.raises(BadRequestError):
         parse_request(b"<methodCall><params/></methodCall>")
+
+
+def test_the_package_names_are_imported_when_first_used() -> None:
+    """``capataz.control`` re-exports lazily, so protocol users do not import the server."""
+    from capataz import control
+    from capataz.control import errors, servers
+
+    assert control.ControlError is errors.ControlError
+    assert control.start_control_servers is servers.start_control_servers
+    with pytest.raises(AttributeError, match="no_such_name"):
+        _ = control.no_such_name  # type: ignore[attr-defined]

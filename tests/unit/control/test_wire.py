@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from capataz.control import wire
 from capataz.control.interface import ProcessView
 from capataz.control.protocol import ProcessState
+from capataz.control.rpc import BadRequestError, parse_request
 from capataz.control.structs import ProcessXml, process_struct, uptime
 
 MAXINT, MININT = 2**31 - 1, -(2**31)
@@ -191,3 +192,32 @@ def test_processes_no_longer_listed_leave_the_cache() -> None:
     assert len(cache._rendered) == 2
     cache.array([other])
     assert list(cache._rendered) == [("g", "b")]
+
+
+# ---------------------------------------------------------------- requests
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(values(XML_TEXT), max_size=3),
+       st.sampled_from(["supervisor.x", "syst\u00e8me.\u00e9"]))
+def test_requests_parse_as_the_stdlib_parses_them(params: list[object], method: str) -> None:
+    """The defused SAX parser reads any call to what ``xmlrpc.client.loads`` reads."""
+    body = xmlrpc.client.dumps(tuple(params), method, allow_none=True).encode()
+    expected_params, expected_method = xmlrpc.client.loads(body, use_datetime=True)
+    assert parse_request(body) == (expected_method, expected_params)
+
+
+def test_a_request_without_xml_declaration_reads_its_strings() -> None:
+    body = ("<methodCall><methodName>supervisor.getProcessInfo</methodName><params><param>"
+            "<value><string>caf\u00e9 &amp; &lt;b&gt;</string></value></param></params>"
+            "</methodCall>").encode()
+    assert parse_request(body) == ("supervisor.getProcessInfo", ("caf\u00e9 & <b>",))
+
+
+@pytest.mark.parametrize("body", [
+    b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'b'>]><methodCall/>",
+    b"<methodCall><methodName>a.b</methodName><params><param><value><int>x</int>",
+    b"\xff\xfe not xml",
+])
+def test_bad_requests_are_refused(body: bytes) -> None:
+    with pytest.raises(BadRequestError):
+        parse_request(body)
