@@ -11,7 +11,7 @@ import logging
 
 import pytest
 
-from capataz.queue.backends.base import NewJob
+from capataz.queue.backends.base import NewJob, NextJob, claim_next_for
 from capataz.queue.backends.outage import MAX_BACKOFF, Outage, retry_link
 from capataz.queue.clock import FakeClock
 from capataz.queue.connections import open_backend
@@ -48,6 +48,10 @@ def test_a_worker_rides_out_the_server_going_away_and_dispatch_raises(restartabl
             store.renew(held.lease_token, 30)
         assert store.complete(held.lease_token) is False  # gave up after its patience
         assert store.complete_and_claim(held.lease_token, ["default"], "w", 30) == (False, None)
+        known = {"restart": 7.0}
+        assert claim_next_for(store)(None, ["default"], "w", 30, known) == NextJob(None)
+        assert claim_next_for(store)(held.lease_token, ["default"], "w", 30, known) == NextJob(
+            None, False)
         with pytest.raises(StoreError):
             store.stats()
 

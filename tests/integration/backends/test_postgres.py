@@ -4,7 +4,6 @@ NOTIFY wake-up in real time, a connection replaced after the server dropped it."
 from __future__ import annotations
 
 import logging
-import select
 import threading
 import time
 from collections.abc import Iterator
@@ -13,7 +12,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from capataz.queue.backends.base import NewJob
+from capataz.queue.backends.base import NewJob, NextJob
 from capataz.queue.backends.pg_schema import SCHEMA_VERSION, parse_url
 from capataz.queue.backends.postgres import PostgresBackend, in_transaction
 from capataz.queue.clock import FakeClock
@@ -209,63 +208,35 @@ def test_a_database_that_does_not_exist_is_reported_at_once(postgres_url, caplog
     assert "lost the connection" not in caplog.text
 
 
-def _notified(store: PostgresBackend) -> None:
-    """Block until a notification sits unread on the store's LISTEN connection."""
-    listener = store._link.start_listening()
-    assert listener is not None
-    ready, _, _ = select.select([listener.fileno()], [], [], 30)
-    assert ready, "no notification arrived"
+def test_claim_next_compares_marker_names_in_code_point_order(pg):
+    """The worker's markers and the store's are compared in one order whatever the
+    database's collation: names that a locale would sort differently are no change."""
+    _, store = pg
+    names = ["pause:B", "pause:a", "pause:_x", "pause:\u00e9", "restart"]
+    for value, name in enumerate(names):
+        store.set_marker(name, value + 0.5)
+    known = store.markers()
+    store.push([new("j")])
+    step = store.claim_next(None, ["default"], "w", 30, known)
+    assert step.markers is None
+    assert step.job is not None
+    assert step.job.uuid == "j"
 
 
-def test_a_listening_worker_reads_the_markers_again_only_after_they_changed(pg):
-    """While a handle LISTENs, markers() answers from what it read last until a marker
-    notification arrives; another process's change is then read at once."""
-    url, worker = pg
-    worker.claim(["default"], "w", 30)  # a worker LISTENs from its first claim
+def test_claim_next_checks_the_markers_before_every_queue(pg):
+    """Nothing is reserved from any queue once the markers changed, and the finished job
+    is completed all the same."""
+    url, store = pg
+    store.push([new("first"), NewJob("low", "low", "{}", time.time())])
+    held = store.claim(["default"], "w", 30)
     operator = PostgresBackend(url)
     try:
-        assert worker.markers() == {}
-        real_use = worker._link.use
-        worker._link.use = lambda *a, **k: pytest.fail("markers read without a change")
-        assert worker.markers() == {}
-        worker._link.use = real_use
-        operator.set_marker("restart", 5.0)
-        _notified(worker)
-        assert worker.markers() == {"restart": 5.0}
-        operator.delete_marker("restart")
-        assert worker.wait(30) is True
-        assert worker.markers() == {}
+        operator.set_marker("pause:*", 1.0)
     finally:
         operator.close()
-
-
-def test_a_handle_sees_its_own_marker_changes_at_once(pg):
-    """set_marker/delete_marker on a listening handle are read back without waiting for
-    their notification."""
-    _, worker = pg
-    worker.claim(["default"], "w", 30)
-    assert worker.markers() == {}
-    worker.set_marker("pause:mail", 1.0)
-    assert worker.markers() == {"pause:mail": 1.0}
-    assert worker.delete_marker("pause:mail")
-    assert worker.markers() == {}
-
-
-def test_a_dispatch_noticed_by_markers_still_ends_the_next_wait(pg):
-    """markers() takes the notifications waiting on the socket; a dispatch among them must
-    not be slept through by the wait() that follows."""
-    url, worker = pg
-    assert worker.claim(["default"], "w", 30) is None
-    dispatcher = PostgresBackend(url)
-    try:
-        dispatcher.push([new("wake")])
-        _notified(worker)
-        worker.markers()
-        assert worker.wait(0) is True
-        assert worker.claim(["default"], "w", 30).uuid == "wake"
-        assert worker.wait(0) is False
-    finally:
-        dispatcher.close()
+    step = store.claim_next(held.lease_token, ["default", "low"], "w", 30, {})
+    assert step == NextJob(None, True, {"pause:*": 1.0})
+    assert [(s.queue, s.waiting, s.running) for s in store.stats()] == [("low", 1, 0)]
 
 
 def test_completing_a_job_whose_lease_ran_out_unnoticed_removes_it(pg):

@@ -55,12 +55,6 @@ class PgLink:
         self._conn: PgConnection | None = None
         self._listener: PgConnection | None = None
         self._listen_lock = threading.RLock()
-        #: Moves whenever the markers may have changed unseen: a ``markers`` notification
-        #: arrived, or the listener was (re)opened and so may have missed some.
-        self.marker_epoch = 0
-        # A ``jobs`` notification read by poll() and not yet followed by a claim: the
-        # next wait() must not sleep through it.
-        self._wake_pending = False
         self.outage = Outage(target.where, LOG, clock, self.drop_listener)
 
     def __repr__(self) -> str:
@@ -126,44 +120,7 @@ class PgLink:
                 self.outage.failed(exc)
                 return None
             self._listener = listener
-            self.marker_epoch += 1
             return listener
-
-    @property
-    def listening(self) -> bool:
-        """True while a LISTEN connection is open: notifications then tell what changed."""
-        return self._listener is not None and not self._listener.closed
-
-    def claiming(self) -> None:
-        """A claim is about to read the store: it sees every change notified so far."""
-        self._wake_pending = False
-
-    def poll(self) -> None:
-        """Take the notifications already received, without waiting for any."""
-        listener = self._listener
-        if listener is None or listener.closed:
-            return
-        try:
-            self._receive(listener, 0.0)
-        except psycopg.OperationalError as exc:
-            self.drop_listener()
-            self.outage.failed(exc)
-
-    def _receive(self, listener: PgConnection, timeout: float) -> bool:
-        """Read the notifications that arrive within ``timeout``; True if any did.
-
-        One wake-up covers every notification already queued, so after the first
-        the rest are drained without waiting. Each is noted: ``markers`` moves the
-        marker epoch, ``jobs`` asks the next wait() to return at once.
-        """
-        names = [n.payload for n in listener.notifies(timeout=timeout, stop_after=1)]
-        if names:
-            names += [n.payload for n in listener.notifies(timeout=0.0)]
-        if "markers" in names:
-            self.marker_epoch += 1
-        if "jobs" in names:
-            self._wake_pending = True
-        return bool(names)
 
     def wait(self, timeout: float) -> bool:
         """Block until a NOTIFY or ``timeout``; while the server is away, try to get it back."""
@@ -180,16 +137,15 @@ class PgLink:
         listener = self.start_listening()
         if listener is None:
             return False
-        if self._wake_pending:  # poll() already read a dispatch that no claim has seen
-            self._wake_pending = False
-            return True
         try:
-            woken = self._receive(listener, max(0.0, timeout))
+            woken = any(True for _ in listener.notifies(timeout=max(0.0, timeout), stop_after=1))
+            if woken:  # one wake-up covers every notification already queued
+                for _ in listener.notifies(timeout=0.0):
+                    pass
         except psycopg.OperationalError as exc:
             self.drop_listener()
             self.outage.failed(exc)
             return False
-        self._wake_pending = False  # this wake-up is the caller's cue to claim
         return woken
 
     def drop_listener(self) -> None:
@@ -197,7 +153,6 @@ class PgLink:
             if self._listener is not None:
                 self._listener.close()
                 self._listener = None
-                self.marker_epoch += 1
 
     def close(self) -> None:
         with self._lock:

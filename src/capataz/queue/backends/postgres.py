@@ -20,13 +20,14 @@ What it adds to the SQLite store's semantics (which it implements exactly):
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import psycopg
 
-from capataz.queue.backends.base import FailedJob, NewJob, QueueStats, ReservedJob
+from capataz.queue.backends.base import FailedJob, NewJob, NextJob, QueueStats, ReservedJob
 from capataz.queue.backends.pg_link import LOG, PgConnection, PgLink
 from capataz.queue.backends.pg_schema import Queries, migrate, parse_url
 from capataz.queue.clock import Clock, SystemClock
@@ -74,6 +75,27 @@ def _ids(ids: Sequence[int]) -> list[int]:
     return [i for i in ids if 0 < i <= MAX_ID]
 
 
+@dataclass
+class _Step:
+    """What the claim_step statements of one claim brought back, added up."""
+
+    completed: bool = False
+    jobs: list[ReservedJob] = field(default_factory=list)
+    #: The store's markers, when they differ from those the worker gave.
+    markers: dict[str, float] | None = None
+
+    def take(self, rows: list[tuple[Any, ...]]) -> bool:
+        """Add one statement's rows; True when it freed jobs (the next statement sees them)."""
+        done, rescued, _, names, values = rows[0][:5]
+        self.completed = self.completed or done > 0
+        if names is not None:
+            self.markers = dict(zip(names, values, strict=True))
+        jobs = sorted((row[5:] for row in rows if row[5] is not None),
+                      key=lambda r: (r[8], r[0]))  # oldest first, as the index orders them
+        self.jobs.extend(ReservedJob(*row[:8]) for row in jobs)
+        return bool(rescued)
+
+
 class PostgresBackend:
     """A job store in one schema of a PostgreSQL database."""
 
@@ -87,8 +109,6 @@ class PostgresBackend:
         self._link = PgLink(self.target, self._clock)
         self._outage = self._link.outage
         self._markers: dict[str, float] | None = None
-        #: The marker epoch of the link when ``_markers`` was read (None: read again).
-        self._markers_epoch: int | None = None
         try:
             self._dbname = self._link.retry(self._open, OPEN_PATIENCE)
         except StoreError as exc:
@@ -248,49 +268,63 @@ class PostgresBackend:
         if not self._outage.may_try():
             return []
         try:
-            return self._step(None, queues, worker, lease_seconds, limit)[1]
+            return self._step(None, queues, worker, lease_seconds, limit=limit).jobs
         except StoreUnavailableError:
             return []
 
     def complete_and_claim(self, lease_token: str, queues: Sequence[str], worker: str,
                            lease_seconds: float) -> tuple[bool, ReservedJob | None]:
         """Complete a job and reserve the next: one statement, one round trip, one commit."""
+        next_job = self.claim_next(lease_token, queues, worker, lease_seconds, None)
+        return next_job.completed, next_job.job
+
+    def claim_next(self, finished: str | None, queues: Sequence[str], worker: str,
+                   lease_seconds: float, markers: Mapping[str, float] | None) -> NextJob:
+        """Complete ``finished``, and reserve the next job if the markers are ``markers``.
+
+        One statement, one round trip, one commit (see claim_step). The markers are
+        compared in the claim's own snapshot, so a job is never taken after a
+        restart or pause the worker has not seen. ``markers=None`` skips the check.
+        While the server is away nothing is reserved; the finished job's completion
+        waits for it as :meth:`complete` does.
+        """
+        if finished is None and not self._outage.may_try():
+            return NextJob(None)
         try:
-            completed, jobs = self._step(lease_token, queues, worker, lease_seconds, 1)
+            step = self._step(finished, queues, worker, lease_seconds, markers=markers)
         except StoreUnavailableError:
-            return self.complete(lease_token), None
-        return completed, (jobs[0] if jobs else None)
+            return NextJob(None, self.complete(finished) if finished is not None else True)
+        return NextJob(step.jobs[0] if step.jobs else None,
+                       step.completed or finished is None, step.markers)
 
     def _step(self, finished: str | None, queues: Sequence[str], worker: str,
-              lease_seconds: float, limit: int) -> tuple[bool, list[ReservedJob]]:
+              lease_seconds: float, *, limit: int = 1,
+              markers: Mapping[str, float] | None = None) -> _Step:
         self._link.start_listening()
-        self._link.claiming()
         now = self._clock.time()
+        known = sorted((markers or {}).items())
         params: dict[str, Any] = {
             "finished": finished, "rescue": True, "now": now, "worker": worker,
             "lease_expires_at": now + lease_seconds,
+            "marker_names": None if markers is None else [name for name, _ in known],
+            "marker_values": None if markers is None else [value for _, value in known],
         }
 
-        def action(conn: PgConnection) -> tuple[bool, list[ReservedJob]]:
-            completed = False
-            claimed: list[ReservedJob] = []
+        def action(conn: PgConnection) -> _Step:
+            step = _Step()
             # No queue to claim from still completes the finished job (NULL matches none).
             targets: list[str | None] = [*queues] or [None]
             for queue in targets:
                 again = True
-                while again and len(claimed) < limit:
+                while again and len(step.jobs) < limit:
                     rows = conn.execute(self._q["claim_step"], {
-                        **params, "queue": queue, "limit": limit - len(claimed),
+                        **params, "queue": queue, "limit": limit - len(step.jobs),
                     }).fetchall()
-                    done, rescued = rows[0][0], rows[0][1]
-                    completed = completed or done > 0
-                    jobs = sorted((row[3:] for row in rows if row[3] is not None),
-                                  key=lambda r: (r[8], r[0]))  # oldest first, as the index
-                    claimed.extend(ReservedJob(*row[:8]) for row in jobs)
-                    # The jobs a statement frees are visible to the next one only.
-                    again = rescued > 0
                     params.update(finished=None, rescue=False)
-            return completed, claimed
+                    again = step.take(rows)
+                    if step.markers is not None:
+                        return step
+            return step
 
         return self._use(action)
 
@@ -394,19 +428,9 @@ class PostgresBackend:
         return result
 
     def markers(self) -> dict[str, float]:
-        """The markers; during an outage, the last ones read (a worker's best knowledge).
-
-        A worker asks after every job. While this handle LISTENs, a marker change
-        arrives as a notification, so the markers are read again only after one
-        (or after the listener was reopened); otherwise they are read every time.
-        """
-        self._link.poll()
-        epoch = self._link.marker_epoch if self._link.listening else None
-        if epoch is not None and epoch == self._markers_epoch and self._markers is not None:
-            return dict(self._markers)
+        """The markers; during an outage, the last ones read (a worker's best knowledge)."""
         try:
             self._markers = {name: float(v) for name, v in self._run("list_markers")}
-            self._markers_epoch = epoch
         except StoreUnavailableError:
             if self._markers is None:
                 raise
@@ -414,12 +438,9 @@ class PostgresBackend:
 
     def set_marker(self, name: str, value: float) -> None:
         self._run("set_marker", {"name": name, "value": value})
-        self._markers_epoch = None  # our own change: read it back, do not wait for its echo
 
     def delete_marker(self, name: str) -> bool:
-        deleted = self._count("delete_marker", {"name": name}) == 1
-        self._markers_epoch = None
-        return deleted
+        return self._count("delete_marker", {"name": name}) == 1
 
     def close(self) -> None:
         self._link.close()

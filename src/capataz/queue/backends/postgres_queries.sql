@@ -117,9 +117,12 @@ SELECT unique_key, uuid FROM {schema}.jobs WHERE unique_key = ANY(%(keys)s);
 -- one queue, oldest first, each with its own lease token. SKIP LOCKED: workers never
 -- wait on each other's rows. The commit is relaxed (see relaxed_commit below):
 -- set_config(..., true) is SET LOCAL for the statement's own transaction.
+-- Given the markers the worker knows (names in code point order, values alike), it
+-- reserves only if the store's markers are the same in this snapshot, and otherwise
+-- returns the store's: a restart or pause is seen before another job is taken.
 -- The statement reads one snapshot, so the jobs it frees can only be reserved by the
 -- next statement; the caller runs it again when it freed some. The first row carries
--- the counts; its job columns are NULL when no job was reserved.
+-- the counts and the markers; its job columns are NULL when no job was reserved.
 WITH relaxed AS (
     SELECT set_config('synchronous_commit', 'off', true) AS setting
 ), finished AS (
@@ -135,6 +138,15 @@ WITH relaxed AS (
         FOR UPDATE SKIP LOCKED
     )
     RETURNING id
+), store_markers AS (
+    SELECT coalesce(array_agg(name ORDER BY name COLLATE "C"), ARRAY[]::text[]) AS names,
+           coalesce(array_agg(value ORDER BY name COLLATE "C"), ARRAY[]::double precision[]) AS store_values
+    FROM {schema}.markers
+), unchanged AS (
+    SELECT %(marker_names)s::text[] IS NULL
+           OR (names = %(marker_names)s::text[]
+               AND store_values = %(marker_values)s::double precision[]) AS same
+    FROM store_markers
 ), claimed AS (
     UPDATE {schema}.jobs AS j
     SET state = 'running', attempts = j.attempts + 1, reserved_at = %(now)s,
@@ -144,6 +156,7 @@ WITH relaxed AS (
         SELECT id FROM {schema}.jobs
         WHERE state = 'ready' AND queue = %(queue)s AND available_at <= %(now)s
           AND NOT EXISTS (SELECT 1 FROM {schema}.markers WHERE name = 'pause:' || %(queue)s)
+          AND (SELECT same FROM unchanged)
         ORDER BY available_at, id
         LIMIT %(limit)s
         FOR UPDATE SKIP LOCKED
@@ -154,6 +167,8 @@ WITH relaxed AS (
 )
 SELECT (SELECT count(*) FROM finished), (SELECT count(*) FROM rescued),
        (SELECT setting FROM relaxed),
+       CASE WHEN NOT (SELECT same FROM unchanged) THEN (SELECT names FROM store_markers) END,
+       CASE WHEN NOT (SELECT same FROM unchanged) THEN (SELECT store_values FROM store_markers) END,
        c.id, c.uuid, c.queue, c.payload, c.attempts, c.exceptions, c.created_at,
        c.lease_token, c.available_at
 FROM (VALUES (1)) AS step LEFT JOIN claimed AS c ON true;
