@@ -342,3 +342,137 @@ def test_resting_reader_wakes_and_reads_what_came(tmp_path: Path) -> None:
 
     asyncio.run(scenario())
     assert path.read_bytes() == b"one\n"
+
+
+def test_mode_changes_keep_the_byte_order(tmp_path: Path) -> None:
+    """A half line kept while the file was shared goes first when the file is alone again."""
+    path = tmp_path / "m.log"
+    logfile = LogFile(str(path), 0, 0)
+    channel = OutputChannel(logfile)
+    pipe = bytearray()
+    logfile.users = 2
+    channel.feed(memoryview(b"whole\nhal"), pipe)
+    assert path.read_bytes() == b"whole\n"
+    logfile.users = 1
+    channel.feed(b"f and more", pipe)
+    assert path.read_bytes() == b"whole\nhalf and more"
+    logfile.users = 2
+    channel.feed(b"\nnext ha", pipe)
+    logfile.users = 1
+    r, w = os.pipe()
+    os.write(w, b"lf\n")
+    os.close(w)
+    assert channel.splice_from(r, pipe) == 3
+    os.close(r)
+    assert path.read_bytes() == b"whole\nhalf and more\nnext half\n"
+    assert channel.tail == b"whole\nhalf and more\nnext half\n"
+
+
+def test_events_and_the_debug_copy_get_whole_lines(tmp_path: Path) -> None:
+    """With a listener the own file still gets whole lines, and both see the same batch."""
+    path = tmp_path / "e.log"
+    echoed: list[bytes] = []
+    events: list[bytes] = []
+    channel = OutputChannel(LogFile(str(path), 0, 0), echo=echoed.append)
+    channel.on_lines = events.append
+    r, w = os.pipe()
+    assert channel.splice_from(r, bytearray()) is None, "lines are wanted: no splice"
+    os.close(r)
+    os.close(w)
+    channel.feed(b"one\ntw")
+    assert path.read_bytes() == b"one\n"
+    assert echoed == events == [b"one\n"]
+
+
+def test_write_only_file_still_logs_and_shows_no_tail_from_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file the daemon may only write: logging works, read-backs give nothing."""
+    real_open = os.open
+
+    def no_read(path: str, flags: int, mode: int = 0o777) -> int:
+        if flags & os.O_RDWR:
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_open(path, flags, mode)
+
+    monkeypatch.setattr(os, "open", no_read)
+    path = tmp_path / "wo.log"
+    logfile = LogFile(str(path), 0, 0)
+    logfile.write(b"kept\n")
+    assert path.read_bytes() == b"kept\n"
+    assert logfile.read_end(3) == b""
+
+
+def test_writes_after_the_directory_vanished_are_counted_as_dropped(tmp_path: Path) -> None:
+    """Whole lines across a failed rotation, and raw bytes, are dropped and reported once."""
+    errors: list[str] = []
+    folder = tmp_path / "d"
+    folder.mkdir()
+    lines = LogFile(str(folder / "l.log"), 10, 1, on_error=lambda p, exc: errors.append(p))
+    lines.users = 2
+    raw = LogFile(str(folder / "r.log"), 10, 1, on_error=lambda p, exc: errors.append(p))
+    (folder / "l.log").unlink()
+    (folder / "r.log").unlink()
+    folder.rmdir()
+    lines.write(b"aaaa\nbbbb\ncccc\n")
+    assert lines.dropped_bytes == 5
+    raw.write_raw(b"0123456789abcde", object())
+    assert raw.dropped_bytes == 5
+    assert errors == [str(folder / "l.log"), str(folder / "r.log")]
+    assert lines.read_end(4) == b""
+    r, w = os.pipe()
+    os.write(w, b"x")
+    assert raw.splice_from(r, object()) is None, "nothing to splice into"
+    os.close(r)
+    os.close(w)
+
+
+def test_short_writes_are_completed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write that takes only part of the bytes is followed by the rest."""
+    real_writev = os.writev
+    monkeypatch.setattr(os, "writev", lambda fd, parts: real_writev(fd, [parts[0][:2]]))
+    path = tmp_path / "short.log"
+    logfile = LogFile(str(path), 0, 0)
+    logfile.write_parts((b"abc", b"def\n"))
+    assert path.read_bytes() == b"abcdef\n"
+
+
+def test_splice_into_a_file_found_full_rotates_first(tmp_path: Path) -> None:
+    """A file already past maxbytes when opened is rotated before the first splice."""
+    path = tmp_path / "big.log"
+    path.write_bytes(b"old" * 10)
+    logfile = LogFile(str(path), 20, 1)
+    r, w = os.pipe()
+    os.write(w, b"new\n")
+    os.close(w)
+    assert logfile.splice_from(r, object()) == 4
+    os.close(r)
+    assert path.read_bytes() == b"new\n"
+    assert (tmp_path / "big.log.1").read_bytes() == b"old" * 10
+
+
+def test_catch_up_of_a_closed_reader_and_reads_failing(tmp_path: Path) -> None:
+    """Catching up a closed reader does nothing; a read error ends the pipe like EOF."""
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        r, w = os.pipe()
+        os.set_blocking(r, False)
+        ended: list[PipeReader] = []
+        reader = PipeReader(loop, r, OutputChannel(None), on_eof=ended.append)
+        reader.close()
+        reader.catch_up()
+        os.close(w)
+        assert ended == [reader]
+        r2, w2 = os.pipe()
+        os.set_blocking(r2, False)
+        broken = PipeReader(loop, r2, OutputChannel(None), on_eof=ended.append)
+        loop.remove_reader(r2)
+        os.close(r2)  # the read fails with EBADF: treated as the end
+        broken.fd = os.open(os.devnull, os.O_RDONLY)
+        os.close(broken.fd)
+        broken.catch_up()
+        assert ended == [reader, broken]
+        os.close(w2)
+
+    asyncio.run(scenario())
