@@ -68,7 +68,7 @@ def _import_web_into_bare_package() -> None:
 
 def _run_init_when_needed(package: types.ModuleType, loader: Loader) -> Callable[[str], object]:
     def __getattr__(name: str) -> object:  # noqa: N807 - a module's attribute hook (PEP 562)
-        if importlib.util.find_spec(f"{PACKAGE}.{name}") is not None:
+        if _is_submodule(name):
             # "from . import hdrs" asks the package first: let the import system load it.
             raise AttributeError(name)
         delattr(package, "__getattr__")
@@ -76,6 +76,13 @@ def _run_init_when_needed(package: types.ModuleType, loader: Loader) -> Callable
         return getattr(package, name)
 
     return __getattr__
+
+
+def _is_submodule(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(f"{PACKAGE}.{name}") is not None
+    except (ImportError, ValueError):  # not a module name at all ("", "a.b", ...)
+        return False
 
 
 def _forget_package() -> None:

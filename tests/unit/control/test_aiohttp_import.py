@@ -13,7 +13,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from capataz.control.aiohttp_import import import_server_only
+from capataz.control.aiohttp_import import _is_submodule, import_server_only
 
 
 def run(code: str, path: Path | None = None) -> dict[str, object]:
@@ -111,3 +111,12 @@ def test_a_server_that_only_uses_submodules_never_runs_the_init(tmp_path: Path) 
                           "web": web.WHAT}))
     """, root)
     assert found == {"lean": True, "init_ran": False, "web": "hdrs"}
+
+
+def test_only_real_submodule_names_count_as_submodules() -> None:
+    import aiohttp  # noqa: F401 - find_spec looks inside the imported package
+
+    assert _is_submodule("hdrs")
+    assert not _is_submodule("ClientSession")
+    assert not _is_submodule("")  # not a module name: no error, simply not one
+    assert not _is_submodule("no.such")
