@@ -20,7 +20,8 @@ rests up to ``COALESCE_DELAY`` before reading again, so one wake-up takes many
 lines, and a pipe that keeps up is enlarged (``F_SETPIPE_SZ``) so the child
 does not block meanwhile. Output therefore reaches the file at most
 ``COALESCE_DELAY`` later than it was written. A writer that pauses longer than
-``BUSY_GAP`` between writes is read at once, with no delay at all.
+``BUSY_GAP`` between writes is read at once, with no delay at all, and so is
+an event listener's stdout (a request and its answer, never a stream).
 """
 
 from __future__ import annotations
@@ -361,8 +362,8 @@ class PipeReader:
         if moved >= half:
             self._grow()  # the writer outpaces the pipe: give it room
             return 0.0  # and read again at once
-        if interval > BUSY_GAP:
-            return 0.0  # a writer at rest
+        if interval > BUSY_GAP or self._output is None:
+            return 0.0  # a writer at rest, or an event listener waiting for its answer
         # The pipe never filled meanwhile, so this is the writer's own pace; rest
         # until it has filled about a quarter of the pipe (timers fire late on a
         # busy machine: the rest of the pipe is the margin that keeps it writing).

@@ -278,6 +278,10 @@ def test_reads_of_a_busy_writer_are_put_off_but_never_past_the_bound(
         reader._last_read = now - 1.0
         assert reader._delay_after(100, now) == 0.0
         monkeypatch.setattr(output, "_budget", PipeBudget(0))  # no room to grow the pipe
+        listener = PipeReader(loop, os.dup(r), _Listener())
+        listener._last_read = now - 0.001
+        assert listener._delay_after(100, now) == 0.0, "a listener's answer is read at once"
+        listener.close()
         r2, w2 = os.pipe()
         os.set_blocking(r2, False)
         small = PipeReader(loop, r2, OutputChannel(None))
@@ -289,6 +293,16 @@ def test_reads_of_a_busy_writer_are_put_off_but_never_past_the_bound(
         os.close(w)
 
     asyncio.run(scenario())
+
+
+class _Listener:
+    """An event listener's side of a pipe: request and answer, never batched."""
+
+    def feed(self, data: bytes, partial: bytearray | None = None) -> None:
+        del data, partial
+
+    def flush(self, partial: bytearray | None = None) -> None:
+        del partial
 
 
 def test_close_and_catch_up_keep_what_the_pipe_holds(tmp_path: Path) -> None:
