@@ -11,6 +11,7 @@ Text lines read well in the supervisor's log::
 from __future__ import annotations
 
 import json
+import math
 import sys
 from datetime import datetime
 from typing import Any, TextIO
@@ -27,21 +28,32 @@ def format_duration(seconds: float) -> str:
 
 
 class Output:
+    """Writes each line with one write (and flush), so the log is line-buffered."""
+
     def __init__(self, clock: Clock, *, json_lines: bool = False, stream: TextIO | None = None):
         self._clock = clock
         self._json = json_lines
         self._stream = stream
+        # A busy worker writes two lines per job, thousands a second: the timestamp is
+        # formatted once per second, not once per line.
+        self._stamp_second: int | None = None
+        self._stamp_text = ""
 
     @property
     def stream(self) -> TextIO:
         return self._stream or sys.stdout
 
     def _stamp(self) -> str:
-        return datetime.fromtimestamp(self._clock.time()).strftime("%Y-%m-%d %H:%M:%S")
+        second = math.floor(self._clock.time())
+        if second != self._stamp_second:
+            self._stamp_text = datetime.fromtimestamp(second).strftime("%Y-%m-%d %H:%M:%S")
+            self._stamp_second = second
+        return self._stamp_text
 
     def _write(self, line: str) -> None:
-        self.stream.write(line + "\n")
-        self.stream.flush()
+        stream = self.stream
+        stream.write(line + "\n")
+        stream.flush()
 
     def _emit(self, event: dict[str, Any]) -> None:
         self._write(json.dumps({"time": self._clock.time(), **event}, default=str))

@@ -88,6 +88,31 @@ def test_a_connection_dropped_by_the_server_is_replaced_without_an_error(rd, red
     assert [s.waiting for s in store.stats()] == [1]
 
 
+def test_a_workers_calls_keep_one_connection_which_survives_a_kill(rd, redis_url):
+    """A worker's claims, heartbeats and settles go over one kept connection, not a pool
+    checkout per call; when the server drops it, the next claim reconnects at once and
+    loses nothing; closing the store closes it."""
+    _, store = rd
+    store.push([new("a"), new("b")])
+    first = store.claim_next(None, ["default"], "w", 30, {})
+    link = store._link()
+    ours = link.client_id()
+    assert store.renew(first.job.lease_token, 30)
+    assert link.client_id() == ours
+    admin = redis_py.Redis.from_url(redis_url)
+    try:
+        assert admin.client_kill_filter(_id=ours) == 1
+        second = store.claim_next(first.job.lease_token, ["default"], "w", 30, {})
+        assert (second.completed, second.job.uuid) == (True, "b")
+        assert store.complete(second.job.lease_token)
+        assert store.stats() == []
+        again = link.client_id()
+        store.close()
+        assert again not in {int(c["id"]) for c in admin.client_list()}
+    finally:
+        admin.close()
+
+
 def test_a_redis_that_may_lose_jobs_is_reported(tmp_path, caplog):
     """Redis with an evicting maxmemory-policy, or without the append-only file, could lose
     jobs: opening the store says so and what to set; the documented settings say nothing."""

@@ -8,6 +8,7 @@ import json
 import os
 import threading
 import time
+from datetime import datetime
 
 import pytest
 
@@ -196,3 +197,18 @@ def test_resident_memory_reads_statm_through_one_descriptor(tmp_path, monkeypatc
     assert probe() == 1024 * page_mb
     assert ResidentMemory(str(tmp_path / "missing"))() > 0
     assert 1 < ResidentMemory()() < 10_000
+
+
+def test_output_stamps_follow_the_clock_second_by_second():
+    """Lines within one second share its timestamp; the next second shows on the next line."""
+    clock = FakeClock(start=1_800_000_000.25)
+    stream = io.StringIO()
+    out = Output(clock, stream=stream)
+    out.info("one")
+    clock.advance(0.5)
+    out.info("two")
+    clock.advance(0.5)
+    out.info("three")
+    one, two, three = (line.rsplit(" ", 1)[0] for line in stream.getvalue().splitlines())
+    assert one == two == datetime.fromtimestamp(1_800_000_000).strftime("%Y-%m-%d %H:%M:%S")
+    assert three == datetime.fromtimestamp(1_800_000_001).strftime("%Y-%m-%d %H:%M:%S")

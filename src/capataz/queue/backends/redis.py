@@ -108,15 +108,17 @@ class RedisBackend:
         self._outage = Outage(self.where, LOG, self._clock, self._drop_pubsub)
         self._lock = threading.RLock()
         self._pubsub: PubSub | None = None
+        self._worker_link: redis.Redis | None = None
         self._markers: dict[str, float] | None = None
         self._channel = f"{self.prefix}:wake"
         try:
             # One immediate retry replaces a connection that died with a server restart;
             # longer outages are ridden out by this class, not inside redis-py.
-            self._client = redis.Redis.from_url(
+            pooled = redis.Redis.from_url(
                 client_url, decode_responses=True, socket_timeout=10,
                 socket_connect_timeout=3, retry=Retry(NoBackoff(), 1),
             )
+            self._client = pooled
             self._scripts = _load_scripts(self._client)
             retry_link(self._check_server, _is_link_error, self._outage, self._clock,
                        OPEN_PATIENCE)
@@ -164,6 +166,27 @@ class RedisBackend:
         script = self._scripts[name]
         return self._use(lambda: script(keys=[], args=[self.prefix, *args]), patience=patience)
 
+    def _worker_script(self, name: str, *args: Any, patience: float = 0.0) -> Any:
+        """A script of a worker's hot path (claim, renew, settle), on the worker's link."""
+        script = self._scripts[name]
+        return self._use(lambda: script(keys=[], args=[self.prefix, *args], client=self._link()),
+                         patience=patience)
+
+    def _link(self) -> redis.Redis:
+        """One connection, kept, for a worker's own calls.
+
+        The pool checks a connection out for every command and first polls its socket
+        for stray data: three system calls, about a no-op job's worth of claiming. A
+        worker's calls come from its loop and its heartbeat thread only, which one
+        connection serves (redis-py serialises them); dispatching threads of an
+        application keep the pool, and PUBSUB takes its own connection from it.
+        """
+        with self._lock:
+            if self._worker_link is None:
+                self._worker_link = redis.Redis(connection_pool=self._client.connection_pool,
+                                                single_connection_client=True)
+            return self._worker_link
+
     # -- jobs ---------------------------------------------------------------
     def push(self, jobs: Sequence[NewJob]) -> list[str]:
         if not jobs:
@@ -189,7 +212,7 @@ class RedisBackend:
         now = self._clock.time()
         tokens = [secrets.token_hex(16) for _ in range(limit)]
         try:
-            flat = self._script("claim", now, worker, now + lease_seconds, limit, *tokens,
+            flat = self._worker_script("claim", now, worker, now + lease_seconds, limit, *tokens,
                                 *queues)
         except StoreUnavailableError:
             return []
@@ -201,7 +224,7 @@ class RedisBackend:
         self._subscribe()
         now = self._clock.time()
         try:
-            flat = self._script("complete_and_claim", lease_token, now, worker,
+            flat = self._worker_script("complete_and_claim", lease_token, now, worker,
                                 now + lease_seconds, secrets.token_hex(16), *queues)
         except StoreUnavailableError:
             return self.complete(lease_token), None
@@ -219,8 +242,9 @@ class RedisBackend:
         for name, value in markers.items():
             known += [name, value]
         try:
-            flat = self._script("claim_next", finished or "", now, worker, now + lease_seconds,
-                                secrets.token_hex(16), *known, *queues)
+            flat = self._worker_script("claim_next", finished or "", now, worker,
+                                       now + lease_seconds, secrets.token_hex(16), *known,
+                                       *queues)
         except StoreUnavailableError:
             return NextJob(None, self.complete(finished) if finished is not None else True)
         completed = bool(flat[0])
@@ -233,11 +257,11 @@ class RedisBackend:
         return NextJob(jobs[0] if jobs else None, completed)
 
     def renew(self, lease_token: str, lease_seconds: float) -> bool:
-        return bool(self._script("renew", lease_token, self._clock.time() + lease_seconds))
+        return bool(self._worker_script("renew", lease_token, self._clock.time() + lease_seconds))
 
     def _settle(self, name: str, *args: Any) -> bool:
         try:
-            return bool(self._script(name, *args, patience=SETTLE_PATIENCE))
+            return bool(self._worker_script(name, *args, patience=SETTLE_PATIENCE))
         except StoreUnavailableError:
             LOG.warning("could not record a job's outcome in %s; it will run again", self.where)
             return False
@@ -365,6 +389,8 @@ class RedisBackend:
 
     def close(self) -> None:
         self._drop_pubsub()
+        if self._worker_link is not None:
+            self._worker_link.close()
         self._client.close()
 
 
