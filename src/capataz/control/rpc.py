@@ -1,10 +1,9 @@
 """XML-RPC dispatch: method table, ``system.*``, request parsing and response encoding.
 
 Requests are parsed by ``defusedxml``'s expat parser (no DTD, no entities, no
-external references) into the stdlib's unmarshaller, after the HTTP layer has
-bounded their size. The SAX flavour of that parser is used because
-``defusedxml.xmlrpc`` imports ``xmlrpc.server`` (and with it pydoc and
-http.server), about a megabyte the daemon would carry for nothing.
+external references), after the HTTP layer has bounded their size, into
+values by ``call_reader`` (the stdlib's rules, without importing
+``xmlrpc.client`` or ``xmlrpc.server`` into the daemon).
 
 Method names are looked up in an explicit table, so a name like
 ``supervisor._update`` or ``supervisor.backend.shutdown`` (the attribute walk
@@ -15,19 +14,16 @@ from __future__ import annotations
 
 import inspect
 import logging
-import xmlrpc.client
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 from xml.parsers.expat import ExpatError
 from xml.sax import SAXException
-from xml.sax.handler import ContentHandler
-from xml.sax.xmlreader import AttributesImpl
 
 from defusedxml import DefusedXmlException
-from defusedxml.expatreader import DefusedExpatParser
 
+from capataz.control.call_reader import read_call
 from capataz.control.errors import RpcFault
 from capataz.control.interface import ControlBackend
 from capataz.control.protocol import Fault
@@ -223,39 +219,13 @@ class BadRequestError(Exception):
     """A body that is not an XML-RPC call (HTTP 400)."""
 
 
-class _Unmarshalling(ContentHandler):
-    """SAX events into ``xmlrpc.client.Unmarshaller``'s start/data/end."""
-
-    def __init__(self, target: xmlrpc.client.Unmarshaller) -> None:
-        super().__init__()
-        self._target = target
-
-    def startElement(self, name: str, attrs: AttributesImpl) -> None:  # noqa: N802 - SAX's name
-        self._target.start(name, dict(attrs))
-
-    def characters(self, content: str) -> None:
-        self._target.data(content)
-
-    def endElement(self, name: str) -> None:  # noqa: N802 - SAX's name
-        self._target.end(name)
-
-
 def parse_request(body: bytes) -> tuple[str, tuple[Any, ...]]:
     """(method name, params) of an XML-RPC call, parsed without entity expansion."""
-    unmarshaller = xmlrpc.client.Unmarshaller(use_datetime=True)
-    # Text arrives decoded (str) from the parser; say so, as the stdlib's own
-    # expat glue does from the XML declaration, or <string> would decode twice.
-    unmarshaller.xml("", 0)
-    parser = DefusedExpatParser(forbid_dtd=True)
-    parser.setContentHandler(_Unmarshalling(unmarshaller))
     try:
-        parser.feed(body)
-        parser.close()
-        params = unmarshaller.close()
-    except (DefusedXmlException, ExpatError, SAXException, xmlrpc.client.Error, ValueError,
-            TypeError, IndexError, KeyError, AttributeError, OverflowError) as exc:
+        method, params = read_call(body)
+    except (DefusedXmlException, SAXException, ExpatError, ValueError, TypeError, IndexError,
+            KeyError, AttributeError, ArithmeticError) as exc:
         raise BadRequestError(f"unreadable XML-RPC request: {type(exc).__name__}: {exc}") from exc
-    method = unmarshaller.getmethodname()
     if not method:
         raise BadRequestError("an XML-RPC request without a methodName")
     return method, tuple(params)
