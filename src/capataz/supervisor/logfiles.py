@@ -25,8 +25,9 @@ from collections.abc import Callable, Sequence
 ErrorReporter = Callable[[str, OSError], None]
 Buffer = bytes | bytearray | memoryview
 
-#: The most one ``splice`` moves: a whole enlarged pipe.
-SPLICE_CHUNK = 1024 * 1024
+#: The most one ``splice`` moves: a quarter of an enlarged pipe, so the writer,
+#: woken after each, refills the pipe while the rest is moved.
+SPLICE_CHUNK = 256 * 1024
 #: ``splice`` errors meaning "this file cannot take splice at all": read instead, for good.
 _SPLICE_UNSUPPORTED = {errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EBADF, errno.EXDEV}
 

@@ -36,7 +36,7 @@ import re
 from collections.abc import Callable
 from typing import Protocol
 
-from capataz.supervisor.logfiles import Buffer, LogFile
+from capataz.supervisor.logfiles import SPLICE_CHUNK, Buffer, LogFile
 
 READ_SIZE = 1024 * 1024  # a whole enlarged pipe in one read
 TAIL_BYTES = 16 * 1024  # per channel: 32 MiB at most for 1,000 processes
@@ -53,6 +53,8 @@ MIN_DELAY = 0.001
 #: A busy pipe is enlarged to this, within ``PipeBudget``.
 LARGE_PIPE = 1024 * 1024
 DEFAULT_PIPE = 64 * 1024
+#: A read or splice this big may have left more behind: take it in the same turn.
+SPLICE_STREAK = SPLICE_CHUNK
 #: Reads in a row when catching up or draining: a child still writing cannot hold us.
 _MOST_READS = 64
 
@@ -303,7 +305,7 @@ class PipeReader:
     # ------------------------------------------------------------ reading
     def _readable(self) -> None:
         try:
-            moved = self._move()
+            moved = self._take()
         except (BlockingIOError, InterruptedError):  # pragma: no cover - spurious wakeup
             return
         if not moved:
@@ -320,7 +322,7 @@ class PipeReader:
         """The rest is over: read what came meanwhile, then rest again or listen."""
         self._resume = None
         try:
-            moved = self._move()
+            moved = self._take()
         except (BlockingIOError, InterruptedError):
             moved = -1  # nothing came: wait for the pipe
         if not moved:
@@ -334,6 +336,20 @@ class PipeReader:
                 self._resume = self._loop.call_later(delay, self._wake)
                 return
         self._loop.add_reader(self.fd, self._readable)
+
+    def _take(self) -> int:
+        """``_move``, again while each move is a whole chunk: the pipe is then emptied
+        (its writer, woken after each, writes on meanwhile) before any rest is decided."""
+        moved = self._move()
+        if moved < SPLICE_STREAK:
+            return moved
+        with contextlib.suppress(BlockingIOError, InterruptedError):
+            while moved < self.capacity * 4:
+                more = self._move()
+                moved += more
+                if more < SPLICE_STREAK:
+                    break
+        return moved
 
     def _move(self) -> int:
         """Take what the pipe holds: the byte count, 0 at EOF; BlockingIOError if none."""

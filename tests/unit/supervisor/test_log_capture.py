@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import os
 import socket
@@ -488,5 +489,32 @@ def test_catch_up_of_a_closed_reader_and_reads_failing(tmp_path: Path) -> None:
         broken.catch_up()
         assert ended == [reader, broken]
         os.close(w2)
+
+    asyncio.run(scenario())
+
+
+def test_one_wake_empties_a_full_pipe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pipe holding more than one splice is emptied in one turn, not a chunk per rest:
+    a writer kept blocked would otherwise be paced by the reader's chunk size."""
+    monkeypatch.setattr(output, "_budget", PipeBudget(None))
+    path = tmp_path / "full.log"
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        r, w = os.pipe()
+        os.set_blocking(r, False)
+        reader = PipeReader(loop, r, OutputChannel(LogFile(str(path), 0, 0)))
+        assert reader._grow()
+        os.set_blocking(w, False)
+        written = 0
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                written += os.write(w, b"z" * 65536)
+        assert written > output.SPLICE_STREAK
+        loop.remove_reader(r)
+        reader._wake()
+        assert path.stat().st_size == written
+        reader.close()
+        os.close(w)
 
     asyncio.run(scenario())
