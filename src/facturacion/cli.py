@@ -2,7 +2,8 @@
 
 A job that failed for a person (configuration error, duplicate, a ticket that never
 ends) leaves its document in the store; these commands show what SUNAT said, export the
-signed XML or the CDR exactly as sent and received, and re-dispatch the send job.
+signed XML, the CDR (or, for a boleta settled by the Consulta Integrada, its answer)
+exactly as sent and received, and re-dispatch the send job.
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--state", choices=[state.value for state in State])
     show = commands.add_parser("show", help="one document: state, code, message, notes, hash")
     show.add_argument("key", help="RUC-TT-SERIE-NUMERO or RUC-RC-YYYYMMDD-n")
-    export = commands.add_parser("export", help="write the signed XML, the zip or the CDR")
+    export = commands.add_parser(
+        "export", help="write the signed XML, the zip, the CDR, or the status answer (evidence)"
+    )
     export.add_argument("key")
-    export.add_argument("what", choices=["xml", "zip", "cdr"])
+    export.add_argument("what", choices=["xml", "zip", "cdr", "evidence"])
     export.add_argument("-o", "--output", type=Path, required=True)
     resend = commands.add_parser("resend", help="dispatch the send job again (same bytes)")
     resend.add_argument("key")
@@ -51,6 +54,10 @@ def _show(document: StoredDocument) -> str:
     ]
     if document.ticket:
         lines.append(f"ticket:   {document.ticket} ({document.polls} polls)")
+    if document.state is State.SENDING and document.claimed_by:
+        lines.append(f"sender:   {document.claimed_by}")
+    if document.evidence is not None:
+        lines.append("evidence: the status answer that settled it, no CDR (export ... evidence)")
     lines.extend(f"note:     {note}" for note in document.notes)
     return "\n".join(lines)
 
@@ -80,13 +87,14 @@ def run(options: argparse.Namespace) -> int:
         if options.command == "show":
             print(_show(document))
         elif options.command == "export":
-            data = {"xml": document.signed_xml, "zip": document.zip, "cdr": document.cdr_zip}[
-                options.what
-            ]
+            data = {
+                "xml": document.signed_xml, "zip": document.zip, "cdr": document.cdr_zip,
+                "evidence": document.evidence,
+            }[options.what]  # fmt: skip
             if data is None:
-                print(
-                    f"{document.key} has no CDR yet (state {document.state.value})", file=sys.stderr
-                )
+                what = "CDR" if options.what == "cdr" else "status answer"
+                print(f"{document.key} has no {what} (state {document.state.value})",
+                      file=sys.stderr)  # fmt: skip
                 return exitcodes.FAILURE
             options.output.write_bytes(data)
         elif document.state.is_final:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -194,6 +196,7 @@ class SunatService:
         self.can_validate = can_validate
         self.claim_timeout = claim_timeout
         self._clock = clock
+        self._claimer = f"{socket.gethostname()}:{os.getpid()}"
 
     # ------------------------------------------------------------------ prepare
     def prepare(self, document: Document) -> StoredDocument:
@@ -214,7 +217,7 @@ class SunatService:
                     return reconciled
             return Result.of(before)
         now = self._clock()
-        if not self.store.claim(key, _SENDABLE, now, now - self.claim_timeout):
+        if not self.store.claim(key, _SENDABLE, now, now - self.claim_timeout, self._claimer):
             return self._busy(key)
         uncertain = before.uncertain or before.state is State.SENDING
         if uncertain:
@@ -367,7 +370,7 @@ class SunatService:
             return Result.of(before)
         if before.ticket is None:
             now = self._clock()
-            if not self.store.claim(key, _SENDABLE, now, now - self.claim_timeout):
+            if not self.store.claim(key, _SENDABLE, now, now - self.claim_timeout, self._claimer):
                 return self._busy(key)
             try:
                 ticket = await self.client.send_summary(f"{key}.zip", before.zip)

@@ -55,7 +55,8 @@ CREATE TABLE IF NOT EXISTS documents (
     message TEXT NOT NULL DEFAULT '',
     notes TEXT NOT NULL DEFAULT '[]',
     cdr_zip BLOB,
-    evidence BLOB
+    evidence BLOB,
+    claimed_by TEXT
 )
 """
 
@@ -80,6 +81,7 @@ class StoredDocument:
     # A status answer that settled the document without a CDR (the Consulta Integrada's
     # JSON for a boleta), kept as received: the proof of the recorded state.
     evidence: bytes | None = None
+    claimed_by: str | None = None  # HOST:PID of the process that claimed the send
 
 
 class DocumentStore:
@@ -107,6 +109,8 @@ class DocumentStore:
             )
         if "evidence" not in columns:
             self._db.execute("ALTER TABLE documents ADD COLUMN evidence BLOB")
+        if "claimed_by" not in columns:
+            self._db.execute("ALTER TABLE documents ADD COLUMN claimed_by TEXT")
 
     def close(self) -> None:
         self._db.close()
@@ -157,21 +161,30 @@ class DocumentStore:
             )
         return found
 
-    def claim(self, key: str, allowed: frozenset[State], now: float, stale_before: float) -> bool:
+    def claim(
+        self,
+        key: str,
+        allowed: frozenset[State],
+        now: float,
+        stale_before: float,
+        claimer: str | None = None,
+    ) -> bool:
         """Move to SENDING if the state allows it, or a previous claim went stale (a crash).
 
         Taking over a stale claim marks the document uncertain: the dead worker may
-        have sent it.
+        have sent it. ``claimer`` (``HOST:PID``) tells an operator who holds the send.
         """
         with self._transaction() as db:
             cursor = db.execute(
                 "UPDATE documents SET state = :sending, claimed_at = :now, sends = sends + 1,"
+                " claimed_by = :claimer,"
                 " uncertain = CASE WHEN state = :sending THEN 1 ELSE uncertain END"
                 " WHERE key = :key AND (state IN (SELECT value FROM json_each(:allowed))"
                 " OR (state = :sending AND claimed_at < :stale_before))",
                 {
                     "sending": State.SENDING.value,
                     "now": now,
+                    "claimer": claimer,
                     "key": key,
                     "allowed": json.dumps(sorted(state.value for state in allowed)),
                     "stale_before": stale_before,
@@ -245,4 +258,5 @@ def _document(row: Any) -> StoredDocument:
         notes=tuple(json.loads(row["notes"])),
         cdr_zip=None if row["cdr_zip"] is None else bytes(row["cdr_zip"]),
         evidence=None if row["evidence"] is None else bytes(row["evidence"]),
+        claimed_by=row["claimed_by"],
     )

@@ -132,6 +132,18 @@ def test_a_rejected_boleta_whose_answer_died_ends_rejected_by_1032(
     assert result.evidence is not None
 
 
+def test_an_observed_boleta_whose_answer_died_ends_accepted(
+    simulator: RunningSimulator, store: DocumentStore, signer: Signer, tmp_path: Path
+) -> None:
+    """Observations live only in the lost CDR: SUNAT states 'aceptado', and that is what is
+    recorded (a valid receipt, printed and mailed), never observations nobody received."""
+    document = samples.boleta(29)
+    killed_after_registering(store, tmp_path, signer, simulator, document,
+                             kind=FaultKind.OBSERVE, notes=("4252 - texto",))  # fmt: skip
+    (result,) = send_with(store, signer, simulator, document)
+    assert (result.state, result.code, result.notes) == (State.ACCEPTED, 0, ())
+
+
 def test_a_voided_boleta_ends_voided(
     simulator: RunningSimulator, store: DocumentStore, signer: Signer, tmp_path: Path
 ) -> None:

@@ -15,7 +15,7 @@ from facturacion.cli import main
 from facturacion.signing import Signer
 from facturacion.simulator import FaultKind, FaultRule
 from facturacion.simulator.testing import RunningSimulator, service_on
-from facturacion.store import DocumentStore
+from facturacion.store import DocumentStore, State
 
 
 def filled_store(tmp_path: Path, simulator: RunningSimulator, signer: Signer) -> DocumentStore:
@@ -61,7 +61,7 @@ def test_documents_show_export_and_resend(
         assert main([*data, "export", "20000000001-01-F001-70", what, "-o", str(out)]) == 0
         assert out.read_bytes() == expected
     assert main([*data, "export", "20000000001-01-F001-71", "cdr", "-o", str(out)]) == 1
-    assert "no CDR yet" in capsys.readouterr().err
+    assert "has no CDR (state configuration)" in capsys.readouterr().err
 
     backend = MemoryBackend(FakeClock())
     use(backend)
@@ -73,6 +73,38 @@ def test_documents_show_export_and_resend(
         assert backend.stats()[0].waiting == 2
     finally:
         CONNECTIONS.reset()
+    store.close()
+
+
+def test_a_boleta_settled_without_a_cdr_exports_its_evidence(
+    tmp_path: Path, simulator: RunningSimulator, signer: Signer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A late boleta settled by the Consulta Integrada: no CDR, the status answer instead;
+    a send in flight shows which process holds it."""
+    store = DocumentStore(tmp_path / "documents.sqlite3")
+    late, held = samples.boleta(80), samples.boleta(81)
+    simulator.state.rules.append(FaultRule(FaultKind.SLOW, match=late.key, delay=2.0))
+
+    async def scenario() -> None:
+        async with service_on(simulator.url, store, signer, read_timeout=1.0) as service:
+            service.prepare(late)
+            await service.send(late.key)
+            await service.send(late.key)
+            service.prepare(held)
+
+    asyncio.run(scenario())
+    assert store.claim(held.key, frozenset({State.PREPARED}), 1.0, 0.0, "host-a:4242")
+    data = ["--data-dir", str(tmp_path)]
+    out = tmp_path / "answer.json"
+    assert main([*data, "export", late.key, "evidence", "-o", str(out)]) == 0
+    assert b'"estadoCp": "1"' in out.read_bytes()
+    assert main([*data, "export", late.key, "cdr", "-o", str(out)]) == 1
+    assert main([*data, "show", late.key]) == 0
+    assert "evidence: " in capsys.readouterr().out
+    assert main([*data, "show", held.key]) == 0
+    assert "sender:   host-a:4242" in capsys.readouterr().out
+    assert main([*data, "export", held.key, "evidence", "-o", str(out)]) == 1
+    assert "has no status answer" in capsys.readouterr().err
     store.close()
 
 

@@ -7,9 +7,10 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+import aiohttp
 import pytest
 
-from facturacion import samples
+from facturacion import samples, validity
 from facturacion.client import SunatClient
 from facturacion.config import SunatConfig
 from facturacion.errors import ConfigurationError, TransportError
@@ -215,3 +216,59 @@ def test_an_unusable_configuration_says_what_to_set(config: dict[str, Any]) -> N
         asyncio.run(main())
 
 
+
+
+async def _raw(simulator: RunningSimulator, path: str, **request: Any) -> tuple[int, Any]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(simulator.url + path, **request) as response,
+    ):
+        return response.status, await response.json(content_type=None)
+
+
+def _bearer(simulator: RunningSimulator) -> dict[str, str]:
+    form = validity.token_form(API_CLIENT_ID, API_CLIENT_SECRET)
+    status, answer = asyncio.run(_raw(simulator, validity.token_path(API_CLIENT_ID), data=form))
+    assert (status, answer["token_type"]) == (200, "JWT")
+    return {"Authorization": f"Bearer {answer['access_token']}"}
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "error"),
+    [
+        ({"grant_type": "password"}, 400, "unsupported_grant_type"),
+        ({"scope": "https://api-cpe.sunat.gob.pe"}, 400, "invalid_scope"),
+        ({"client_id": "other"}, 401, "invalid_client"),
+    ],
+)
+def test_the_token_endpoint_checks_the_oauth_form(
+    simulator: RunningSimulator, change: dict[str, str], status: int, error: str
+) -> None:
+    form = validity.token_form(API_CLIENT_ID, API_CLIENT_SECRET) | change
+    answer = asyncio.run(_raw(simulator, validity.token_path(API_CLIENT_ID), data=form))
+    assert (answer[0], answer[1]["error"]) == (status, error)
+
+
+@pytest.mark.parametrize(
+    ("ruc", "body", "problem"),
+    [
+        ("2000", QUERY.body(), "RUC 2000"),
+        ("20000000001", [1], "objeto JSON"),
+        ("20000000001", QUERY.body() | {"fechaEmision": "2026-12-03"}, "fechaEmision"),
+        ("20000000001", QUERY.body() | {"monto": "mucho"}, "monto"),
+        ("20000000001", QUERY.body() | {"monto": None}, "monto"),
+        ("20000000001", b"not json", "objeto JSON"),
+    ],
+    ids=["path-ruc", "list", "date", "amount", "null", "not-json"],
+)
+def test_a_malformed_question_is_answered_success_false(
+    simulator: RunningSimulator, ruc: str, body: Any, problem: str
+) -> None:
+    """What the question lacks is said in the answer; the call itself is logged."""
+    headers = _bearer(simulator)
+    payload = {"data": body} if isinstance(body, bytes) else {"json": body}
+    status, answer = asyncio.run(_raw(simulator, validity.validity_path(ruc), headers=headers,
+                                      **payload))  # fmt: skip
+    assert (status, answer["success"]) == (200, False)
+    assert problem in answer["message"]
+    assert simulator.state.calls[-1][0] == "validarcomprobante"

@@ -42,8 +42,17 @@ def test_even_a_small_batch_walks_every_path() -> None:
         if expectation.script == "rejected":
             assert expectation.final_state is ReceiptState.REJECTED
             assert 2000 <= expectation.code < 4000
+        series = expectation.key.split("-")[2]
+        if expectation.script in {"rejected", "observed"}:
+            assert series.startswith("F"), "a boleta's lost CDR cannot be asked for again"
         if expectation.script == "unknown-outcome":
-            assert expectation.key.split("-")[2].startswith("F")
+            # A late boleta is settled by the Consulta Integrada, which gives no CDR.
+            assert expectation.proof == ("consulta" if series.startswith("B") else "cdr")
+        else:
+            assert expectation.proof == "cdr"
+    late = {e.key.split("-")[2][0] for e in batch.expectations.values()
+            if e.script == "unknown-outcome"}  # fmt: skip
+    assert late == {"F", "B"}
     slow = [rule for rule in batch.rules if rule["kind"] == "slow"]
     assert slow
     assert all(rule["delay"] == 5 for rule in slow)

@@ -59,6 +59,9 @@ class Expectation:
     final_state: ReceiptState
     code: int  # the CDR ResponseCode it must carry
     script: str  # accepted | rejected | observed | transient | unknown-outcome
+    #: What proves the final answer: SUNAT's CDR, or (a boleta settled by the Consulta
+    #: Integrada, which returns none) the status answer kept as evidence.
+    proof: str = "cdr"
 
 
 @dataclass(frozen=True)
@@ -181,17 +184,30 @@ SHARES: Final = {"rejected": 0.06, "observed": 0.05, "transient": 0.10, "unknown
 def script(receipts: list[tuple[Comprobante, str]], *, seed: int = 7,
            read_timeout: float = 5.0) -> Batch:  # fmt: skip
     """Decide SUNAT's answer for each receipt: some rejected, some observed, some meeting
-    transient faults first, and some facturas registered but answered too late (the
-    unknown outcome, which only billConsultService can settle, and it knows only F series)."""
+    transient faults first, and some registered but answered too late (the unknown
+    outcome): facturas, which billConsultService settles with their CDR, and boletas,
+    which only the Consulta Integrada can settle, without a CDR."""
     rng = random.Random(seed * 31 + 1)  # noqa: S311 - sample data, not secrets
     keys = [receipt.key for receipt, _ in receipts]
-    facturas = [r.key for r, _ in receipts if r.series.startswith("F")]
     chosen: dict[str, str] = {}
     for name, share in SHARES.items():
-        pool = [key for key in (facturas if name == "unknown-outcome" else keys)
-                if key not in chosen]  # fmt: skip
-        quota = min(len(pool), max(1, round(share * len(keys))))
-        chosen |= dict.fromkeys(rng.sample(pool, quota), name)
+        quota = max(1, round(share * len(keys)))
+        if name == "unknown-outcome":
+            # Half and half, at least one of each: both reconciliations run every time.
+            by_letter = [[key for key in keys if key.split("-")[2].startswith(letter)
+                          and key not in chosen] for letter in "FB"]  # fmt: skip
+            for pool in by_letter:
+                picked = rng.sample(pool, min(len(pool), max(1, round(quota / 2))))
+                chosen |= dict.fromkeys(picked, name)
+            continue
+        # Rejections and observations go to facturas (and their notes) only: when a
+        # SIGKILL takes the answer to a boleta, SUNAT still says whether it holds the
+        # number (Consulta Integrada), but its observations and rejection code live
+        # only in the CDR, which SUNAT never returns for a boleta. Scripted there, the
+        # demo could not promise the scripted final state under --kill-workers.
+        letters = "F" if name in {"rejected", "observed"} else "FB"
+        pool = [key for key in keys if key not in chosen and key.split("-")[2][0] in letters]
+        chosen |= dict.fromkeys(rng.sample(pool, min(len(pool), quota)), name)
     expectations: dict[str, Expectation] = {}
     rules: list[dict[str, Any]] = []
     for receipt, _ in receipts:
@@ -210,11 +226,12 @@ def script(receipts: list[tuple[Comprobante, str]], *, seed: int = 7,
             rules.append(_transient(rng, match))
         elif name == "unknown-outcome":
             # Registered, then answered after the client gave up: the retry must find it
-            # with getStatusCdr instead of sending the number again.
+            # with getStatusCdr (F) or the Consulta Integrada (B), never send it again.
             rules.append({"kind": "slow", "match": match, "operation": "sendBill",
                           "delay": read_timeout + 2})  # fmt: skip
         state = ReceiptState.OBSERVED if name == "observed" else ReceiptState.ACCEPTED
-        expectations[key] = Expectation(key, state, 0, name)
+        proof = "consulta" if name == "unknown-outcome" and receipt.series[0] == "B" else "cdr"
+        expectations[key] = Expectation(key, state, 0, name, proof)
     return Batch(receipts, expectations, rules)
 
 

@@ -12,6 +12,7 @@ import json
 import os
 import random
 import signal
+import socket
 import sys
 import time
 import urllib.request
@@ -29,6 +30,7 @@ from facturacion.billing.demo.webhook import WebhookReceiver
 from facturacion.billing.errors import BillingError
 from facturacion.billing.files import lima_today
 from facturacion.billing.store import BillingStore, Receipt, ReceiptState
+from facturacion.store import DocumentStore, State
 
 #: How often stuck receipts are checked with SUNAT while the batch runs.
 SYNC_EVERY = 15.0
@@ -65,6 +67,7 @@ class Demo:
         self.stack: Stack | None = None
         self.started = 0.0
         self.kills = 0
+        self.caught_mid_send = False  # one kill is aimed at a worker sending a boleta
 
     def _webhook_port(self) -> int:
         """The port of the ERP webhook, kept across --resume.
@@ -187,6 +190,7 @@ class Demo:
     def watch(self, batch: Batch) -> bool:
         """Show progress until every receipt is final, printed and mailed (or time runs out)."""
         store = BillingStore(self.paths.data / "billing.sqlite3")
+        documents = DocumentStore(self.paths.data / "documents.sqlite3")
         deadline = self.started + self.options.timeout
         next_sync = self.started + SYNC_EVERY
         tty = self.out.isatty()
@@ -207,12 +211,13 @@ class Demo:
                 if now >= next_sync:
                     jobs.sincronizar_estados.dispatch(older_than=SYNC_EVERY)
                     next_sync = now + SYNC_EVERY
-                self._chaos(store, len(batch.receipts))
+                self._chaos(store, documents, len(batch.receipts))
                 if self.stack is not None:
                     self.stack.tend()
-                time.sleep(0.5 if tty else 2.0)
+                time.sleep(0.5 if tty or self._aiming() else 2.0)
         finally:
             store.close()
+            documents.close()
         if tty:
             self.out.write("\n")
         return True
@@ -231,20 +236,34 @@ class Demo:
                 f"  e-mails {progress['emails']}  ERP {notified}  |  {states}")  # fmt: skip
         return done, line
 
-    def _chaos(self, store: BillingStore, total: int) -> None:
-        """``--kill-workers N``: SIGKILL a worker each time another 1/(N+1) of the batch settles."""
+    def _aiming(self) -> bool:
+        """Still waiting to catch a worker in the middle of sending a boleta."""
+        return not self.caught_mid_send and self.kills < self.options.kill_workers
+
+    def _chaos(self, store: BillingStore, documents: DocumentStore, total: int) -> None:
+        """``--kill-workers N``: SIGKILL a worker each time another 1/(N+1) of the batch
+        settles; the first one, if it can, while the worker waits for SUNAT's answer to a
+        boleta SUNAT has registered (the answer dies with it; the retry must ask SUNAT)."""
         if self.kills >= self.options.kill_workers or self.stack is None:
             return
+        pids = self.stack.worker_pids()
+        if not self.caught_mid_send:
+            sending = _boleta_in_flight(documents, pids)
+            if sending is not None:
+                self.caught_mid_send = True
+                self._kill(sending[0], f" while it sends {sending[1]}")
+                return
         settled = store.progress()["final"]
         if settled < total * (self.kills + 1) / (self.options.kill_workers + 1):
             return
-        pids = self.stack.worker_pids()
         if pids:
-            victim = random.choice(pids)  # noqa: S311 - choosing a victim, not a secret
-            os.kill(victim, signal.SIGKILL)
-            self.kills += 1
-            of = self.options.kill_workers
-            self.say(f"\n==> SIGKILL worker pid {victim} ({self.kills}/{of})")
+            self._kill(random.choice(pids), "")  # noqa: S311 - a victim, not a secret
+
+    def _kill(self, victim: int, doing: str) -> None:
+        os.kill(victim, signal.SIGKILL)
+        self.kills += 1
+        self.say(f"\n==> SIGKILL worker pid {victim} ({self.kills}/{self.options.kill_workers})"
+                 f"{doing}")  # fmt: skip
 
     def report(self) -> Path:
         day = lima_today()
@@ -304,7 +323,7 @@ class Demo:
     @staticmethod
     def _needs_a_person(receipts: dict[str, Receipt]) -> str:
         """Receipts in error: e.g. a boleta whose answer was lost with a killed worker
-        (SUNAT answers its resend with 1033 and cannot be asked about boletas)."""
+        when no Consulta Integrada credentials are set (its resend meets 1033)."""
         stuck = [r for r in receipts.values() if r.state is ReceiptState.ERROR]
         lines = "".join(f"\n      {r.key}: {r.message}" for r in stuck[:5])
         more = f"\n      ... and {len(stuck) - 5} more" if len(stuck) > 5 else ""
@@ -316,6 +335,17 @@ class Demo:
             return str(path.relative_to(Path.cwd()))
         except ValueError:
             return str(path)
+
+
+def _boleta_in_flight(documents: DocumentStore, pids: list[int]) -> tuple[int, str] | None:
+    """A worker of ours holding a boleta's send (its pid and the key), if there is one."""
+    host = socket.gethostname()
+    for document in documents.documents(State.SENDING):
+        claimer, _, pid = (document.claimed_by or "").rpartition(":")
+        boleta = document.key.split("-")[2].startswith("B")
+        if boleta and claimer == host and pid.isdigit() and int(pid) in pids:
+            return int(pid), document.key
+    return None
 
 
 def _interrupt(signum: int, frame: object) -> None:
