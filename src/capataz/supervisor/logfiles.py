@@ -22,6 +22,8 @@ import os
 import stat
 from collections.abc import Callable, Sequence
 
+from capataz.supervisor import mainlog
+
 ErrorReporter = Callable[[str, OSError], None]
 Buffer = bytes | bytearray | memoryview
 
@@ -56,6 +58,7 @@ class LogFile:
         self._size = 0
         self._failing = False
         self._regular = False  # /dev/stdout and pipes are never rotated nor spliced
+        self._daemon_log = False
         #: The raw writer whose line the file ends in the middle of (None: at a line start).
         self._open_line_by: object | None = None
         self._open_line_unsure = False  # spliced bytes: look at the last byte to know
@@ -65,12 +68,12 @@ class LogFile:
     @property
     def takes_raw_bytes(self) -> bool:
         """One user and a regular file: bytes may go in as they come, partial lines too."""
-        return self.users <= 1 and self._regular
+        return self.users <= 1 and self._regular and not self._daemon_log
 
     @property
     def can_splice(self) -> bool:
-        return (self._fd is not None and self._regular and not self._failing
-                and not self._splice_refused and self.users <= 1)
+        return (self._fd is not None and self.takes_raw_bytes and not self._failing
+                and not self._splice_refused)
 
     def _report(self, exc: OSError) -> None:
         if not self._failing and self._on_error is not None:
@@ -95,6 +98,8 @@ class LogFile:
             self._size, self._regular = 0, False
         else:
             self._size, self._regular = info.st_size, stat.S_ISREG(info.st_mode)
+        # The daemon's own log lines go there too: the file is shared with them.
+        self._daemon_log = mainlog.writes_to(self.path)
         self._open_line_by = None
 
     def _ensure_open(self) -> int | None:

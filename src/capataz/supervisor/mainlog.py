@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import sys
 
 from capataz.supervisor.errors import DaemonSetupError
@@ -100,3 +101,11 @@ def reopen(logger: logging.Logger) -> None:
     for handler in logger.handlers:
         if isinstance(handler, ReopenableFileHandler):
             handler.reopen()
+
+
+def writes_to(path: str) -> bool:
+    """True if the daemon's own log is the file at ``path`` (a child log there is shared)."""
+    logger = logging.getLogger("capataz.supervisor")
+    target = os.path.abspath(path)
+    return any(isinstance(handler, ReopenableFileHandler) and handler.baseFilename == target
+               for handler in logger.handlers)

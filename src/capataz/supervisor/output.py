@@ -217,7 +217,6 @@ class OutputChannel:
             self.on_lines(lines)
 
 
-
 class OutputSink(Protocol):
     """Where a pipe's bytes go: an ``OutputChannel``, or an event listener's protocol."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import logging
 import os
 import socket
 import threading
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from capataz.supervisor import output
+from capataz.supervisor import mainlog, output
 from capataz.supervisor.logfiles import LogFile, LogFiles
 from capataz.supervisor.output import OutputChannel, PipeBudget, PipeReader
 
@@ -518,3 +519,25 @@ def test_one_wake_empties_a_full_pipe(tmp_path: Path, monkeypatch: pytest.Monkey
         os.close(w)
 
     asyncio.run(scenario())
+
+
+def test_a_child_log_that_is_the_daemons_own_log_gets_whole_lines(tmp_path: Path) -> None:
+    """The daemon writes its own lines there too: the child's half lines must wait."""
+    path = tmp_path / "daemon.log"
+    logger = mainlog.setup(str(path), maxbytes=0, backups=0, level="info", to_stdout=False)
+    try:
+        channel = OutputChannel(LogFile(str(path), 0, 0))
+        assert mainlog.writes_to(str(path))
+        channel.feed(b"half")
+        logger.info("from the daemon")
+        channel.feed(b" done\n")
+    finally:
+        for handler in list(logger.handlers):
+            logger.removeHandler(handler)
+            handler.close()
+        logger.propagate = True
+        logger.setLevel(logging.NOTSET)
+    lines = path.read_bytes().splitlines()
+    assert lines[0].endswith(b"INFO from the daemon")
+    assert lines[1:] == [b"half done"]
+    assert not mainlog.writes_to(str(path))
