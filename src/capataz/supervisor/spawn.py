@@ -167,6 +167,7 @@ class ForkExecSpawner:
     """Fork in the calling thread; the child execs on its own, the parent does not wait."""
 
     def spawn(self, request: SpawnRequest) -> SpawnedChild:
+        _make_room_for_a_child()
         opened: list[int] = []
         try:
             for _ in range(3 if request.redirect_stderr else 4):
@@ -205,6 +206,13 @@ class ForkExecSpawner:
         os.kill(pid, signum)
 
 
+#: At most this many children are on their way to exec at once. Each holds its
+#: exec-status pipe open in the daemon; a daemon near its descriptor limit
+#: (minfds) must not run out of descriptors because children are slow to be
+#: scheduled, so past this many the next fork first waits for the oldest exec.
+MAX_EXECS_IN_FLIGHT = 64
+
+
 class ExecWatch:
     """Learn from a child's exec-status pipe, without blocking, whether it exec'd.
 
@@ -219,19 +227,36 @@ class ExecWatch:
         self._fd = fd
         self._on_result = on_result
         self._message = bytearray()
+        self._delivered = False
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(fd, self._readable)
+        _IN_FLIGHT[self] = None
 
     def _readable(self) -> None:
         if self._read_to_end():
+            self._deliver()
+
+    def _deliver(self) -> None:
+        if not self._delivered:
+            self._delivered = True
             self._on_result(self._finish())
+
+    def wait(self) -> None:
+        """Block until the child has exec'd or said why not; the result follows from the loop."""
+        os.set_blocking(self._fd, True)
+        self._read_to_end()
+        self._finish()
+        self._loop.call_soon(self._deliver)
 
     def settle(self) -> str | None:
         """The outcome now: the child has exited, so all it wrote is in the pipe."""
-        self._read_to_end()
+        if self._fd >= 0:
+            self._read_to_end()
+        self._delivered = True
         return self._finish()
 
     def cancel(self) -> None:
+        self._delivered = True
         self._finish()
 
     def _read_to_end(self) -> bool:
@@ -250,7 +275,17 @@ class ExecWatch:
             self._loop.remove_reader(self._fd)
             os.close(self._fd)
             self._fd = -1
+            del _IN_FLIGHT[self]
         return self._message.decode("utf-8", "replace") if self._message else None
+
+
+#: The watches of children not known to have exec'd yet, oldest first.
+_IN_FLIGHT: dict[ExecWatch, None] = {}
+
+
+def _make_room_for_a_child() -> None:
+    while len(_IN_FLIGHT) >= MAX_EXECS_IN_FLIGHT:
+        next(iter(_IN_FLIGHT)).wait()
 
 
 def _close(fds: list[int]) -> None:

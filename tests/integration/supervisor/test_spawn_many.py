@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from tests.integration.supervisor.helpers import child, config, program, running, wait_for
 
-from capataz.supervisor import ProcessState, SpawnError
+from capataz.supervisor import Event, ProcessState, ProcessStateChange, SpawnError, spawn
 
 S = ProcessState
 
@@ -111,3 +111,42 @@ def test_children_start_with_default_signals_whatever_the_daemon_set(tmp_path: P
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def test_children_in_flight_to_exec_are_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past MAX_EXECS_IN_FLIGHT a fork first waits for the oldest exec; results stay right.
+
+    Each child on its way to exec holds a descriptor in the daemon, so their
+    number is bounded for a daemon near its descriptor limit.
+    """
+    monkeypatch.setattr(spawn, "MAX_EXECS_IN_FLIGHT", 2)
+    cfg = config(
+        tmp_path,
+        program("good", "/bin/sleep 60", numprocs=8, startsecs=0, priority=1, autostart=False),
+        program("nodir", "/bin/sleep 60", numprocs=3, startsecs=0, startretries=0,
+                directory="/no/such/dir", priority=2, autostart=False),
+    )
+    in_flight_at_fork: list[int] = []
+
+    def on_change(event: Event) -> None:
+        if isinstance(event, ProcessStateChange) and event.to_state is S.STARTING:
+            in_flight_at_fork.append(len(spawn._IN_FLIGHT))
+
+    async def scenario() -> None:
+        async with running(cfg) as sup:
+            sup.subscribe(on_change)
+            results = await sup.start_all(wait=False)
+            assert [r.error is None for r in results] == [True] * 8 + [False] * 3
+            procs = sup.processes()
+            await wait_for(lambda: all(p.state in (S.RUNNING, S.FATAL) for p in procs))
+            assert {p.state for p in sup.group("good").processes.values()} == {S.RUNNING}
+            for p in sup.group("nodir").processes.values():
+                assert p.state is S.FATAL
+                assert (p.spawnerr or "").startswith("couldn't chdir to /no/such/dir")
+
+    asyncio.run(scenario())
+    assert len(in_flight_at_fork) == 11
+    assert max(in_flight_at_fork) <= 2
+    assert not spawn._IN_FLIGHT

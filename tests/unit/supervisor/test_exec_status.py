@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from capataz.config.model import Config, GroupConfig, GroupKind, ProcessConfig, SupervisordConfig
-from capataz.supervisor import SpawnError, Supervisor
+from capataz.supervisor import SpawnError, Supervisor, spawn
 from capataz.supervisor.clock import FakeClock
 from capataz.supervisor.events import ProcessStateChange
 from capataz.supervisor.process import Process
@@ -267,5 +267,56 @@ def test_exec_watch_ends_on_a_read_error_with_what_it_read() -> None:
             assert results == ["couldn't exec"]
             watch.cancel()  # after the result: nothing left to close
             assert watch.settle() == "couldn't exec"
+
+    run(scenario)
+
+
+def _watched_pipe(results: list[str | None]) -> tuple[ExecWatch, int]:
+    read_end, write_end = os.pipe()
+    os.set_blocking(read_end, False)
+    return ExecWatch(read_end, results.append), write_end
+
+
+def test_a_fork_past_the_limit_first_waits_for_the_oldest_exec(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The oldest child's exec is waited for; its result still comes from the loop."""
+    monkeypatch.setattr(spawn, "MAX_EXECS_IN_FLIGHT", 2)
+
+    async def scenario() -> None:
+        oldest: list[str | None] = []
+        newer: list[str | None] = []
+        _, oldest_end = _watched_pipe(oldest)
+        _, newer_end = _watched_pipe(newer)
+        os.write(oldest_end, ENOEXEC.encode())
+        os.close(oldest_end)  # the oldest child has failed, the loop has not looked yet
+        spawn._make_room_for_a_child()
+        assert len(spawn._IN_FLIGHT) == 1
+        assert oldest == [], "not called back from inside a spawn"
+        await loop_turns()
+        assert oldest == [ENOEXEC]
+        assert newer == []
+        os.close(newer_end)
+        await loop_turns()
+        assert newer == [None]
+        assert not spawn._IN_FLIGHT
+
+    run(scenario)
+
+
+def test_an_outcome_settled_before_the_loop_delivers_it_is_given_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Reaped between the wait and the loop's turn: settle() has it, no callback follows."""
+    monkeypatch.setattr(spawn, "MAX_EXECS_IN_FLIGHT", 1)
+
+    async def scenario() -> None:
+        results: list[str | None] = []
+        watch, write_end = _watched_pipe(results)
+        os.close(write_end)
+        spawn._make_room_for_a_child()
+        assert watch.settle() is None
+        await loop_turns()
+        assert results == []
 
     run(scenario)
