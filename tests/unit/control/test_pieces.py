@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import socket
 from pathlib import Path
 
 import pytest
 
 from capataz.control.errors import RpcFault
-from capataz.control.http_app import Credentials
+from capataz.control.http_app import Credentials, _make_room_for
 from capataz.control.logs import read_log, tail_log
 from capataz.control.protocol import Fault, fault_string, make_namespec, split_namespec
 from capataz.control.rpc import BadRequestError, parse_request
@@ -108,3 +109,35 @@ def test_the_package_names_are_imported_when_first_used() -> None:
     assert control.start_control_servers is servers.start_control_servers
     with pytest.raises(AttributeError, match="no_such_name"):
         _ = control.no_such_name  # type: ignore[attr-defined]
+
+
+class _Transport:
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def get_extra_info(self, name: str) -> socket.socket | None:
+        return self.sock if name == "socket" else None
+
+
+class _Request:
+    def __init__(self, sock: socket.socket | None) -> None:
+        self.transport = None if sock is None else _Transport(sock)
+
+
+def test_large_answers_get_room_in_a_unix_socket_only() -> None:
+    """A big answer on a UNIX socket grows its send buffer; small ones and TCP are left be."""
+    big = 300 * 1024
+    local, peer = socket.socketpair()
+    tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    with local, peer, tcp:
+        default = local.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+        tcp_default = tcp.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+        _make_room_for(_Request(local), 1000)  # type: ignore[arg-type]
+        assert local.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) == default
+        _make_room_for(_Request(local), big)  # type: ignore[arg-type]
+        assert local.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) >= big
+        local.setblocking(False)
+        assert local.send(b"x" * big) == big  # the whole answer in one write
+        _make_room_for(_Request(tcp), big)  # type: ignore[arg-type]
+        assert tcp.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) == tcp_default
+        _make_room_for(_Request(None), big)  # type: ignore[arg-type]
