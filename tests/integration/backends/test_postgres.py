@@ -284,3 +284,16 @@ def test_a_claim_with_no_queue_still_completes_the_finished_job(pg):
     reserved = store.claim(["default"], "w", 30)
     assert store.complete_and_claim(reserved.lease_token, [], "w", 30) == (True, None)
     assert store.stats() == []
+
+
+def test_only_the_stores_own_dispatch_commits_without_waiting_for_the_disk(pg, postgres_url):
+    """A dispatch on the store's connection relaxes its own commit only (then flushes);
+    a dispatch inside the caller's transaction leaves that transaction's commit alone."""
+    url, store = pg
+    store.push([new("own")])
+    own = store._link.connection()
+    assert own.execute("SHOW synchronous_commit").fetchone() == ("on",)
+    with psycopg.connect(postgres_url) as conn, conn.transaction():
+        store.push([new("theirs")], conn=conn)
+        assert conn.execute("SHOW synchronous_commit").fetchone() == ("on",)
+    assert sorted(s.waiting for s in store.stats()) == [2]

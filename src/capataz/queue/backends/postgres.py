@@ -168,7 +168,7 @@ class PostgresBackend:
         if any(j.unique_key is not None for j in jobs):
             return self._use(lambda own: self._insert_durably(own, jobs))
         self._check_payloads(jobs)
-        params = self._insert_params(jobs, self._clock.time())
+        params = self._insert_params(jobs, self._clock.time(), relaxed=True)
         return self._use(lambda own: self._insert_visible_first(own, params, jobs))
 
     def _insert_visible_first(self, conn: PgConnection, params: dict[str, Any],
@@ -178,15 +178,12 @@ class PostgresBackend:
         The insert commits without waiting for the disk, so it is visible (and its
         NOTIFY sent) a disk flush earlier; a second, synchronous commit right after
         then flushes the WAL through it before we return. A dispatch that returns
-        is as durable as before; workers merely start sooner. All of it is one
-        pipeline: one round trip. A uuid already stored is skipped (a retry after
-        a lost connection is harmless), so each job's own uuid is its answer.
+        is as durable as before; workers merely start sooner. A uuid already stored
+        is skipped (a retry after a lost connection is harmless), so each job's own
+        uuid is its answer.
         """
-        with conn.pipeline():
-            with conn.transaction():
-                conn.execute(self._q["relaxed_commit"])
-                conn.execute(self._q["insert_jobs"], params)
-            conn.execute(self._q["flush_to_disk"])
+        conn.execute(self._q["insert_jobs"], params)
+        conn.execute(self._q["flush_to_disk"])
         return [j.uuid for j in jobs]
 
     def _insert_durably(self, conn: PgConnection, jobs: Sequence[NewJob]) -> list[str]:
@@ -210,8 +207,10 @@ class PostgresBackend:
                 )
 
     @staticmethod
-    def _insert_params(jobs: Sequence[NewJob], now: float) -> dict[str, Any]:
+    def _insert_params(jobs: Sequence[NewJob], now: float, *, relaxed: bool = False
+                       ) -> dict[str, Any]:
         return {
+            "relaxed": relaxed,
             "now": now,
             "uuids": [j.uuid for j in jobs],
             "queues": [j.queue for j in jobs],

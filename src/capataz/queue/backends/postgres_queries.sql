@@ -96,10 +96,15 @@ WHERE unique_key = ANY(%(keys)s) AND unique_until IS NOT NULL AND unique_until <
 -- name: insert_jobs
 -- One statement for a whole batch. ON CONFLICT DO NOTHING skips a uuid already stored
 -- (dispatching twice is harmless) and a unique key held by a waiting or running job,
--- also between two jobs of the same batch.
+-- also between two jobs of the same batch. With %(relaxed)s, run as a statement of its
+-- own, it commits without waiting for the disk (the caller then runs flush_to_disk);
+-- on a caller's connection it is false and leaves the caller's transaction alone.
+WITH commit_mode AS (
+    SELECT CASE WHEN %(relaxed)s THEN set_config('synchronous_commit', 'off', true) END
+)
 INSERT INTO {schema}.jobs (uuid, queue, payload, available_at, created_at, unique_key, unique_until)
 SELECT uuid, queue, payload, available_at, %(now)s, unique_key, unique_until
-FROM unnest(
+FROM commit_mode, unnest(
     %(uuids)s::text[], %(queues)s::text[], %(payloads)s::text[],
     %(available)s::double precision[], %(keys)s::text[], %(until)s::double precision[]
 ) WITH ORDINALITY AS batch (uuid, queue, payload, available_at, unique_key, unique_until, n)
@@ -187,9 +192,9 @@ WHERE lease_token = %(lease_token)s AND state = 'running';
 SET LOCAL synchronous_commit TO off;
 
 -- name: flush_to_disk
--- Run with synchronous_commit on, right after a relaxed commit: this transaction's
--- commit waits until the WAL is on disk up to its own record, so through every earlier
--- commit of the server. A transaction that writes no WAL would commit without waiting,
+-- Run with synchronous_commit on, after a relaxed commit on the same connection: this
+-- transaction's commit waits until the WAL is on disk up to its own record, so through
+-- every earlier commit of the server. A transaction that writes no WAL would commit without waiting,
 -- so it writes a transactional logical message (a few bytes of WAL, no table, no lock;
 -- any role may emit one).
 SELECT pg_logical_emit_message(true, 'capataz', '');
