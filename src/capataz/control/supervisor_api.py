@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from operator import attrgetter
 from typing import Any
 
 from capataz.control import logs
@@ -32,6 +33,8 @@ from capataz.control.structs import (
     process_struct,
     signal_number,
 )
+
+_GROUP_AND_NAME = attrgetter("group", "name")
 
 #: Faults whose detail is the name the client asked about, whatever the daemon said.
 _NAME_DETAIL = frozenset({
@@ -239,7 +242,7 @@ class SupervisorApi:
         return [process_struct(info) for info in self._by_group_and_name()]
 
     def _by_group_and_name(self) -> list[ProcessView]:
-        return sorted(self.backend.processes(), key=lambda p: (p.group, p.name))
+        return sorted(self.backend.processes(), key=_GROUP_AND_NAME)
 
     # The same two answers as XML-RPC ``<value>`` text, from the rendered-struct
     # cache: what the XML-RPC server sends for these methods.
