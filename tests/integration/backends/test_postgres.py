@@ -289,7 +289,7 @@ def test_a_claim_with_no_queue_still_completes_the_finished_job(pg):
 def test_only_the_stores_own_dispatch_commits_without_waiting_for_the_disk(pg, postgres_url):
     """A dispatch on the store's connection relaxes its own commit only (then flushes);
     a dispatch inside the caller's transaction leaves that transaction's commit alone."""
-    url, store = pg
+    _, store = pg
     store.push([new("own")])
     own = store._link.connection()
     assert own.execute("SHOW synchronous_commit").fetchone() == ("on",)
