@@ -65,22 +65,26 @@ class Limits:
     fail_on_timeout: bool
 
 
+def _first_set(*values: Any) -> Any:
+    """The first value that is not None (run for every job: a loop, not a generator)."""
+    for value in values:
+        if value is not None:
+            return value
+    return None
+
+
 def resolve_limits(payload: Payload, definition: JobDefinition, defaults: Defaults,
                    created_at: float) -> Limits:
     """Payload (as dispatched) first, then the registered job, then the worker's flags."""
     options = definition.options
-
-    def pick(*values: Any) -> Any:
-        return next(v for v in values if v is not None)
-
-    retry_until = pick(payload.retry_until, options.retry_until, 0.0)
-    backoff = payload.backoff if payload.backoff is not None else options.backoff
+    retry_until = _first_set(payload.retry_until, options.retry_until, 0.0)
+    backoff = _first_set(payload.backoff, options.backoff)
     return Limits(
-        tries=pick(payload.tries, options.tries, defaults.tries),
+        tries=_first_set(payload.tries, options.tries, defaults.tries),
         backoff=tuple(backoff) if backoff is not None else defaults.backoff,
-        timeout=pick(payload.timeout, options.timeout, defaults.timeout),
+        timeout=_first_set(payload.timeout, options.timeout, defaults.timeout),
         retry_deadline=created_at + retry_until if retry_until else None,
-        max_exceptions=pick(payload.max_exceptions, options.max_exceptions, 0) or None,
+        max_exceptions=_first_set(payload.max_exceptions, options.max_exceptions, 0) or None,
         fail_on_timeout=payload.fail_on_timeout or options.fail_on_timeout,
     )
 

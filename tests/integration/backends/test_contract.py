@@ -348,6 +348,16 @@ def test_claim_next_completes_and_claims_while_the_markers_are_unchanged(backend
     assert [s.queue for s in backend.stats()] == ["low"]
 
 
+def test_claim_next_hands_back_the_payload_as_stored(backend):
+    """Any text survives the trip: quotes, backslashes, control characters, non-ASCII."""
+    text = '{"note": "a \\"quoted\\" \\\\ path\\n", "raw": "tab\there / ñandú € 😀"}'
+    backend.push([job("odd", payload=text), job("next")])
+    step = claim_next_for(backend)(None, ["default"], "w", 30, {})
+    assert (step.job.uuid, step.job.payload) == ("odd", text)
+    after = claim_next_for(backend)(step.job.lease_token, ["default"], "w", 30, {})
+    assert (after.completed, after.job.uuid) == (True, "next")
+
+
 def reaches(worker, expected: dict[str, float]) -> None:
     """Let a store that learns of marker changes by notification (PostgreSQL's LISTEN)
     receive it; the others see a change at once, and so do their own claim_next."""

@@ -22,6 +22,7 @@ loses at most a second of changes on a crash, ``always`` none) and
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import secrets
@@ -242,11 +243,12 @@ class RedisBackend:
         for name, value in markers.items():
             known += [name, value]
         try:
-            flat = self._worker_script("claim_next", finished or "", now, worker,
+            answer = self._worker_script("claim_next", finished or "", now, worker,
                                        now + lease_seconds, secrets.token_hex(16), *known,
                                        *queues)
         except StoreUnavailableError:
             return NextJob(None, self.complete(finished) if finished is not None else True)
+        flat = json.loads(answer)
         completed = bool(flat[0])
         if flat[1]:
             self._markers = {
