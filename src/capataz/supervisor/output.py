@@ -67,7 +67,11 @@ Searchable = bytes | bytearray | mmap.mmap
 
 
 class OutputChannel:
-    """One stream of one process: to its log file, the latest bytes kept."""
+    """One stream of one process: to its log file, the latest bytes kept.
+
+    ``echo`` is the copy of each line batch for the daemon's own log: called
+    only while that log is at debug level. ``on_lines`` gets every batch.
+    """
 
     def __init__(
         self,
@@ -94,8 +98,10 @@ class OutputChannel:
 
     # ------------------------------------------------------------ modes
     def _wants_lines(self) -> bool:
-        return self.on_lines is not None or (
-            self._echo is not None and _DAEMON_LOG.isEnabledFor(logging.DEBUG))
+        return self.on_lines is not None or self._echoing()
+
+    def _echoing(self) -> bool:
+        return self._echo is not None and _DAEMON_LOG.isEnabledFor(logging.DEBUG)
 
     def _raw_file(self) -> LogFile | None:
         """The file, when it may take bytes as they come rather than whole lines."""
@@ -208,10 +214,11 @@ class OutputChannel:
     def _write(self, parts: tuple[Buffer, ...], writer: bytearray) -> None:
         if self.logfile is not None:
             self.logfile.write_parts(parts, writer)
-        if self._echo is None and self.on_lines is None:
-            return
+        echoing = self._echoing()
+        if not echoing and self.on_lines is None:
+            return  # nobody else wants the lines: no copy of them
         lines = b"".join(parts)
-        if self._echo is not None:
+        if echoing and self._echo is not None:
             self._echo(lines)
         if self.on_lines is not None:
             self.on_lines(lines)
@@ -273,6 +280,10 @@ def _buffer() -> mmap.mmap:
     global _read_buffer  # noqa: PLW0603 - shared by all readers of the one loop
     if _read_buffer is None:
         _read_buffer = mmap.mmap(-1, READ_SIZE)
+        # Children exec at once: they never need it, and each fork would otherwise
+        # copy its page tables and make every later read fault on copy-on-write.
+        with contextlib.suppress(AttributeError, OSError):
+            _read_buffer.madvise(mmap.MADV_DONTFORK)
     return _read_buffer
 
 

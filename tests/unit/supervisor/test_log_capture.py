@@ -397,7 +397,18 @@ def test_events_and_the_debug_copy_get_whole_lines(tmp_path: Path) -> None:
     os.close(w)
     channel.feed(b"one\ntw")
     assert path.read_bytes() == b"one\n"
-    assert echoed == events == [b"one\n"]
+    assert events == [b"one\n"]
+    assert echoed == [], "the daemon does not log at debug level"
+    daemon_log = logging.getLogger("capataz.supervisor")
+    level = daemon_log.level
+    daemon_log.setLevel(logging.DEBUG)
+    try:
+        channel.on_lines = None
+        channel.feed(b"o\n")
+    finally:
+        daemon_log.setLevel(level)
+    assert echoed == [b"two\n"]
+    assert path.read_bytes() == b"one\ntwo\n"
 
 
 def test_write_only_file_still_logs_and_shows_no_tail_from_it(

@@ -126,7 +126,8 @@ def test_channel_writes_whole_lines_only_to_a_shared_file(tmp_path: Path) -> Non
 def test_two_pipes_into_one_channel_keep_their_own_half_lines() -> None:
     """An old child's leftover pipe and the new child's never splice half lines."""
     written: list[bytes] = []
-    channel = OutputChannel(None, echo=written.append)
+    channel = OutputChannel(None)
+    channel.on_lines = written.append
     old, new = bytearray(), bytearray()
     channel.feed(b"old-ha", old)
     channel.feed(b"new-ha", new)
@@ -138,7 +139,8 @@ def test_two_pipes_into_one_channel_keep_their_own_half_lines() -> None:
 def test_channel_cuts_endless_lines_and_strips_ansi() -> None:
     """A line longer than the limit is written out; ANSI colours are removed when asked."""
     written: list[bytes] = []
-    channel = OutputChannel(None, echo=written.append, strip_ansi=True)
+    channel = OutputChannel(None, strip_ansi=True)
+    channel.on_lines = written.append
     channel.feed(b"\x1b[31mred\x1b[0m\n")
     assert written == [b"red\n"]
     channel.feed(b"x" * (MAX_PARTIAL_LINE + 1))
@@ -159,7 +161,9 @@ def test_pipe_reader_feeds_until_eof_then_closes() -> None:
 
         r, w = os.pipe()
         os.set_blocking(r, False)
-        reader = PipeReader(asyncio.get_running_loop(), r, OutputChannel(None, echo=written.append),
+        channel = OutputChannel(None)
+        channel.on_lines = written.append
+        reader = PipeReader(asyncio.get_running_loop(), r, channel,
                             on_eof=on_eof)
         os.write(w, b"one\ntw")
         os.close(w)
