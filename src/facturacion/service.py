@@ -336,7 +336,12 @@ class SunatService:
         try:
             status = await self.client.validate(ValidityQuery.of_signed(key, stored.signed_xml))
         except FacturacionError as error:
-            log.warning("%s: the Consulta Integrada did not answer: %s", key, error)
+            # Refused credentials or questions need a person even though the job retries.
+            needs_a_person = not isinstance(error, TransportError) or (
+                classify(symptom=Symptom(error.symptom)) is Outcome.CONFIGURATION
+            )
+            log.log(logging.ERROR if needs_a_person else logging.WARNING,
+                    "%s: the Consulta Integrada did not answer: %s", key, error)  # fmt: skip
             return Unsettled.UNANSWERED
         evidence = status.answer
         if status.state is EstadoCp.ACEPTADO:

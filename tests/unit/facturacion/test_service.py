@@ -11,7 +11,12 @@ import pytest
 
 from facturacion import samples
 from facturacion.client import ConsultStatus, TicketStatus
-from facturacion.errors import SunatFaultError, TransportError, UnknownDocumentError
+from facturacion.errors import (
+    SunatFaultError,
+    TransportError,
+    UnknownDocumentError,
+    UnreadableResponseError,
+)
 from facturacion.outcome import Outcome, Symptom
 from facturacion.packaging import make_zip
 from facturacion.service import SunatService, poll_delay
@@ -383,3 +388,27 @@ def test_a_boleta_whose_signed_xml_cannot_be_read_is_not_asked_about(
     result = asyncio.run(service.send(key))
     assert (result.state, result.code, result.retry) == (State.UNKNOWN, 1033, True)
     assert api.calls == ["send_bill"]
+
+
+@pytest.mark.parametrize(
+    ("error", "level"),
+    [
+        (TransportError(Symptom.QUERY_TIMEOUT, "slow"), "WARNING"),
+        (TransportError(Symptom.HTTP_CLIENT_ERROR, "cliente no autorizado"), "ERROR"),
+        (UnreadableResponseError("garbage"), "ERROR"),
+    ],
+    ids=["timeout", "credentials", "other"],
+)
+def test_a_status_query_that_fails_is_logged_by_who_must_act(
+    store: DocumentStore, credentials: SigningCredentials, caplog: pytest.LogCaptureFixture,
+    error: Exception, level: str,
+) -> None:  # fmt: skip
+    """An outage is a warning (the job retries); refused credentials are an error (a
+    person fixes them); either way the same bytes go again."""
+    api = ScriptedSunat(validate=[error], send_bill=[cdr()])
+    service = service_with(store, credentials, api, can_validate=True)
+    key = service.prepare(samples.boleta()).key
+    store.record(key, State.UNKNOWN)
+    with caplog.at_level("WARNING", logger="facturacion.service"):
+        assert asyncio.run(service.send(key)).state is State.ACCEPTED
+    assert [r.levelname for r in caplog.records if "Consulta Integrada" in r.message] == [level]
