@@ -7,14 +7,15 @@ between fork and exec.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 PR_GET_CHILD_SUBREAPER = 37
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+# The running program's own symbols, which include libc's: ctypes.util.find_library
+# would run ldconfig in a subprocess to find a library that is already loaded.
+_libc = ctypes.CDLL(None, use_errno=True)
 _prctl = _libc.prctl
 _prctl.restype = ctypes.c_int
 
