@@ -103,14 +103,23 @@ local function failed_row(id)
     return row
 end
 
--- Finish the job a token holds: 1, or 0 when the token no longer holds it.
+-- Finish the job a token holds: 1, or 0 when the token no longer holds it. The job is
+-- deleted, so only what points at it is cleaned up (unlease + forget_job, minus the
+-- writes to a hash about to go): this runs once per job.
 local function complete(token)
     local m, job = held(token)
     if not m then
         return 0
     end
-    unlease(m, job, redis.call('HGET', job, 'queue'))
-    forget_job(m, job)
+    local queue, uuid, key = unpack(redis.call('HMGET', job, 'queue', 'uuid', 'unique_key'))
+    redis.call('HDEL', k('tokens'), token)
+    redis.call('ZREM', k('leases'), m)
+    redis.call('HINCRBY', k('running'), queue, -1)
+    redis.call('HDEL', k('uuid'), uuid)
+    if key and redis.call('HGET', k('unique'), key) == m then
+        redis.call('HDEL', k('unique'), key)
+    end
+    redis.call('DEL', job)
     return 1
 end
 
@@ -155,14 +164,15 @@ local function claim(now, worker, expires, limit, first_token, first_queue)
                 local job = k('job', m)
                 local token = ARGV[first_token + taken]
                 redis.call('ZREM', k('q', queue), m)
-                local attempts = redis.call('HINCRBY', job, 'attempts', 1)
-                redis.call('HSET', job, 'state', 'running', 'lease_token', token,
-                    'lease_expires_at', expires, 'worker', worker, 'reserved_at', now)
+                local attempts, uuid, payload, exceptions, created_at = unpack(redis.call(
+                    'HMGET', job, 'attempts', 'uuid', 'payload', 'exceptions', 'created_at'))
+                attempts = tonumber(attempts) + 1
+                redis.call('HSET', job, 'attempts', attempts, 'state', 'running',
+                    'lease_token', token, 'lease_expires_at', expires, 'worker', worker,
+                    'reserved_at', now)
                 redis.call('ZADD', k('leases'), expires, m)
                 redis.call('HSET', k('tokens'), token, m)
                 redis.call('HINCRBY', k('running'), queue, 1)
-                local uuid, payload, exceptions, created_at = unpack(
-                    redis.call('HMGET', job, 'uuid', 'payload', 'exceptions', 'created_at'))
                 for _, v in ipairs({m, uuid, queue, payload, attempts, exceptions, created_at,
                                     token}) do
                     out[#out + 1] = v
