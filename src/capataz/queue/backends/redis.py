@@ -284,7 +284,7 @@ class RedisBackend:
         with self._lock:  # threads claiming at once must not open one each
             if self._pubsub is not None:
                 return self._pubsub
-            pubsub: PubSub = self._client.pubsub(  # type: ignore[no-untyped-call]
+            pubsub: PubSub = self._client.pubsub(  # type: ignore[no-untyped-call, unused-ignore]  # typed from redis 8.2
                 ignore_subscribe_messages=True
             )
             try:
