@@ -148,3 +148,65 @@ def test_urls_choose_the_prefix_and_bad_ones_are_refused(redis_url):
     store = open_backend(with_query(redis_url, prefix=unique_name("redis")))
     assert "prefix=capataz_test_redis" in repr(store)
     store.close()
+
+
+def test_a_worker_call_loads_a_script_the_server_forgot(rd, redis_url):
+    """After SCRIPT FLUSH (as after a restart without persistence) the worker's next call
+    loads the script again and works."""
+    _, store = rd
+    store.push([new("a"), new("b")])
+    first = store.claim_next(None, ["default"], "w", 30, {})
+    admin = redis_py.Redis.from_url(redis_url)
+    try:
+        admin.script_flush()
+    finally:
+        admin.close()
+    second = store.claim_next(first.job.lease_token, ["default"], "w", 30, {})
+    assert (second.completed, second.job.uuid) == (True, "b")
+    assert store.renew(second.job.lease_token, 30)
+
+
+def test_lease_tokens_name_their_job_and_differ_on_every_reservation(rd):
+    """A token is the job's id and a nonce: a job released and reserved again gets a new
+    token, and the old one settles nothing; a token naming no job settles nothing."""
+    _, store = rd
+    store.push([new("a")])
+    first = store.claim(["default"], "w", 30)
+    assert first.lease_token.startswith(f"{first.id:015d}.")
+    assert store.release(first.lease_token, 0, after_exception=False)
+    second = store.claim(["default"], "w", 30)
+    assert (second.id, second.attempts) == (first.id, 2)
+    assert second.lease_token != first.lease_token
+    assert not store.complete(first.lease_token)
+    assert not store.renew(first.lease_token, 30)
+    assert not store.complete("not-a-token")
+    assert not store.fail("12.nonce", "x")
+    assert store.complete(second.lease_token)
+    assert store.stats() == []
+
+
+def test_a_paused_queue_is_skipped_by_claim_next_and_the_next_queue_served(rd):
+    """claim_next takes the pause markers it was given (and checked) as the paused queues."""
+    _, store = rd
+    store.push([NewJob("h", "high", "{}", time.time()), new("low")])
+    store.set_marker("pause:high", 1.0)
+    markers = store.markers()
+    step = store.claim_next(None, ["high", "default"], "w", 30, markers)
+    assert (step.markers, step.job.uuid) == (None, "low")
+    store.delete_marker("pause:high")
+    changed = store.claim_next(step.job.lease_token, ["high", "default"], "w", 30, markers)
+    assert (changed.completed, changed.markers) == (True, {})
+    step = store.claim_next(None, ["high", "default"], "w", 30, {})
+    assert step.job.uuid == "h"
+
+
+def test_a_delayed_job_stays_where_it_was_while_a_due_one_is_taken(rd):
+    """The claim takes the oldest job off its queue; one not due yet goes back untouched."""
+    _, store = rd
+    later = time.time() + 3600
+    store.push([NewJob("later", "default", "{}", later)])
+    assert store.claim_next(None, ["default"], "w", 30, {}).job is None
+    store.push([new("now")])
+    assert store.claim_next(None, ["default"], "w", 30, {}).job.uuid == "now"
+    [stats] = store.stats()
+    assert (stats.waiting, stats.delayed, stats.running) == (0, 1, 1)

@@ -22,8 +22,10 @@ loses at most a second of changes on a crash, ``always`` none) and
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import os
 import re
 import secrets
 import threading
@@ -37,6 +39,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.client import PubSub
 from redis.commands.core import Script
+from redis.exceptions import NoScriptError
 from redis.retry import Retry
 
 from capataz.queue.backends.base import FailedJob, NewJob, NextJob, QueueStats, ReservedJob
@@ -98,6 +101,39 @@ def _reserved(flat: Sequence[Any]) -> list[ReservedJob]:
     ]
 
 
+class _Nonces:
+    """The nonce of each lease token (see _lib.lua): unique, and cheap to make.
+
+    A random prefix per process and a counter: reading the system's random source
+    for every claim costs more than the rest of the token. A forked child draws a
+    prefix of its own, so no two processes ever hand out the same nonce.
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self._prefix = secrets.token_hex(8)
+        self._count = itertools.count()
+
+    def __call__(self) -> str:
+        return f"{self._prefix}{next(self._count):x}"
+
+
+_nonce = _Nonces()
+os.register_at_fork(after_in_child=_nonce.reset)
+
+
+def _packed(args: Sequence[Any]) -> bytes:
+    """A command in the wire protocol (RESP), as redis-py encodes it: str as UTF-8,
+    numbers by repr()."""
+    parts = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        data = arg.encode() if isinstance(arg, str) else repr(arg).encode()
+        parts.append(b"$%d\r\n%b\r\n" % (len(data), data))
+    return b"".join(parts)
+
+
 class RedisBackend:
     """A job store under one key prefix of a Redis database."""
 
@@ -121,6 +157,7 @@ class RedisBackend:
             )
             self._client = pooled
             self._scripts = _load_scripts(self._client)
+            self._claim_next_script = self._scripts["claim_next"]
             retry_link(self._check_server, _is_link_error, self._outage, self._clock,
                        OPEN_PATIENCE)
         except StoreUnavailableError as exc:
@@ -169,9 +206,34 @@ class RedisBackend:
 
     def _worker_script(self, name: str, *args: Any, patience: float = 0.0) -> Any:
         """A script of a worker's hot path (claim, renew, settle), on the worker's link."""
-        script = self._scripts[name]
-        return self._use(lambda: script(keys=[], args=[self.prefix, *args], client=self._link()),
-                         patience=patience)
+        return self._use(lambda: self._evalsha(self._scripts[name], args), patience=patience)
+
+    def _evalsha(self, script: Script, args: Sequence[Any]) -> Any:
+        """EVALSHA on the worker's link, straight on its connection.
+
+        redis-py's command path (options, retry wrapper, per-command bookkeeping)
+        costs a no-op job's worth of CPU on every call; this sends the packed command
+        and reads the answer under the link's lock, which the heartbeat thread's
+        calls take too. As in redis-py, a dropped connection is replaced and the
+        command sent again once; a script the server does not know (it restarted)
+        goes through redis-py, which loads it.
+        """
+        link = self._link()
+        conn = link.connection
+        packed = _packed(("EVALSHA", script.sha, 0, self.prefix, *args))
+        with link.single_connection_lock:
+            if conn is not None:
+                for retry in (False, True):
+                    try:
+                        conn.send_packed_command([packed], check_health=False)  # type: ignore[no-untyped-call, unused-ignore]
+                        return conn.read_response()
+                    except NoScriptError:
+                        break
+                    except (redis.ConnectionError, redis.TimeoutError):
+                        conn.disconnect()  # type: ignore[no-untyped-call, unused-ignore]
+                        if retry:
+                            raise
+        return script(keys=[], args=[self.prefix, *args], client=link)
 
     def _link(self) -> redis.Redis:
         """One connection, kept, for a worker's own calls.
@@ -211,10 +273,10 @@ class RedisBackend:
             return []
         self._subscribe()
         now = self._clock.time()
-        tokens = [secrets.token_hex(16) for _ in range(limit)]
+        nonces = [_nonce() for _ in range(limit)]
         try:
-            flat = self._worker_script("claim", now, worker, now + lease_seconds, limit, *tokens,
-                                *queues)
+            flat = self._worker_script("claim", now, worker, now + lease_seconds, limit, *nonces,
+                                       *queues)
         except StoreUnavailableError:
             return []
         return _reserved(flat)
@@ -226,7 +288,7 @@ class RedisBackend:
         now = self._clock.time()
         try:
             flat = self._worker_script("complete_and_claim", lease_token, now, worker,
-                                now + lease_seconds, secrets.token_hex(16), *queues)
+                                       now + lease_seconds, _nonce(), *queues)
         except StoreUnavailableError:
             return self.complete(lease_token), None
         jobs = _reserved(flat[1:])
@@ -237,15 +299,16 @@ class RedisBackend:
         """Complete, compare the markers and claim in one script (see ClaimsNext)."""
         if finished is None and not self._outage.may_try():
             return NextJob(None)
-        self._subscribe()
+        if self._pubsub is None:
+            self._subscribe()
         now = self._clock.time()
-        known: list[Any] = [len(markers)]
+        args: list[Any] = [finished or "", now, worker, now + lease_seconds, _nonce(),
+                           len(markers)]
         for name, value in markers.items():
-            known += [name, value]
+            args += (name, value)
+        args += queues
         try:
-            answer = self._worker_script("claim_next", finished or "", now, worker,
-                                       now + lease_seconds, secrets.token_hex(16), *known,
-                                       *queues)
+            answer = self._use(lambda: self._evalsha(self._claim_next_script, args))
         except StoreUnavailableError:
             return NextJob(None, self.complete(finished) if finished is not None else True)
         flat = json.loads(answer)
@@ -255,8 +318,11 @@ class RedisBackend:
                 str(flat[i]): float(flat[i + 1]) for i in range(2, len(flat), 2)
             }
             return NextJob(None, completed, dict(self._markers))
-        jobs = _reserved(flat[2:])
-        return NextJob(jobs[0] if jobs else None, completed)
+        if len(flat) < 10:
+            return NextJob(None, completed)
+        m, uuid, queue, payload, attempts, exceptions, created_at, token = flat[2:10]
+        return NextJob(ReservedJob(int(m), uuid, queue, payload, int(attempts), int(exceptions),
+                                   float(created_at), token), completed)
 
     def renew(self, lease_token: str, lease_seconds: float) -> bool:
         return bool(self._worker_script("renew", lease_token, self._clock.time() + lease_seconds))

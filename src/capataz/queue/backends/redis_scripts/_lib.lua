@@ -7,7 +7,6 @@
 --   P:job:<m>        hash   a waiting or running job (m = its id, zero-padded)
 --   P:q:<queue>      zset   waiting and delayed jobs of a queue, scored by available_at
 --   P:leases         zset   running jobs, scored by lease expiry
---   P:tokens         hash   lease token -> m
 --   P:uuid           hash   uuid -> m, for every stored job
 --   P:unique         hash   unique key -> m of the job holding it
 --   P:running        hash   queue -> running jobs
@@ -17,7 +16,13 @@
 --   P:failed_uuid    hash   uuid -> failed id;  P:failed_count  hash  queue -> failed jobs
 --   P:markers        hash   restart / pause markers
 --   P:seq:job, P:seq:failed   id counters;   P:wake   the wake-up channel
+-- A lease token is "<m>.<nonce>": it names its job, so settling needs no lookup table,
+-- and the nonce (fresh for every reservation) tells this lease from any earlier one.
+--
+-- The keys of the hot path are plain concatenations: k() builds a table per call.
 local P = ARGV[1]
+local LEASES, RUNNING, UUIDS, MARKERS = P .. ':leases', P .. ':running', P .. ':uuid', P .. ':markers'
+local JOB, QUEUE = P .. ':job:', P .. ':q:'
 
 local function k(...)
     return P .. ':' .. table.concat({...}, ':')
@@ -31,14 +36,19 @@ local function wake()
     redis.call('PUBLISH', k('wake'), '1')
 end
 
--- The job held by a lease token, or nil when the token no longer holds any.
-local function held(token)
-    local m = redis.call('HGET', k('tokens'), token)
+-- The job a lease token names (its id and key), or nil for a token of no such form.
+local function named(token)
+    local m = string.match(token, '^(%d+)%.')
     if not m then
         return nil
     end
-    local job = k('job', m)
-    if redis.call('HGET', job, 'lease_token') ~= token then
+    return m, JOB .. m
+end
+
+-- The job held by a lease token, or nil when the token no longer holds it.
+local function held(token)
+    local m, job = named(token)
+    if not m or redis.call('HGET', job, 'lease_token') ~= token then
         return nil
     end
     return m, job
@@ -46,14 +56,10 @@ end
 
 -- A running job loses its lease and is ready again (its available_at is the caller's).
 local function unlease(m, job, queue)
-    local token = redis.call('HGET', job, 'lease_token')
-    if token then
-        redis.call('HDEL', k('tokens'), token)
-    end
     redis.call('HDEL', job, 'lease_token', 'lease_expires_at', 'worker', 'reserved_at')
     redis.call('HSET', job, 'state', 'ready')
-    redis.call('ZREM', k('leases'), m)
-    redis.call('HINCRBY', k('running'), queue, -1)
+    redis.call('ZREM', LEASES, m)
+    redis.call('HINCRBY', RUNNING, queue, -1)
 end
 
 -- Delete a stored job and what points at it (uuid, unique key).
@@ -107,15 +113,18 @@ end
 -- deleted, so only what points at it is cleaned up (unlease + forget_job, minus the
 -- writes to a hash about to go): this runs once per job.
 local function complete(token)
-    local m, job = held(token)
+    local m, job = named(token)
     if not m then
         return 0
     end
-    local queue, uuid, key = unpack(redis.call('HMGET', job, 'queue', 'uuid', 'unique_key'))
-    redis.call('HDEL', k('tokens'), token)
-    redis.call('ZREM', k('leases'), m)
-    redis.call('HINCRBY', k('running'), queue, -1)
-    redis.call('HDEL', k('uuid'), uuid)
+    local holder, queue, uuid, key = unpack(redis.call('HMGET', job, 'lease_token', 'queue',
+        'uuid', 'unique_key'))
+    if holder ~= token then
+        return 0
+    end
+    redis.call('ZREM', LEASES, m)
+    redis.call('HINCRBY', RUNNING, queue, -1)
+    redis.call('HDEL', UUIDS, uuid)
     if key and redis.call('HGET', k('unique'), key) == m then
         redis.call('HDEL', k('unique'), key)
     end
@@ -126,11 +135,11 @@ end
 -- Are the markers exactly the n name, value pairs in ARGV[first ...]? Values compare as
 -- numbers: the caller sends back, as a float, what it read from here.
 local function markers_are(first, n)
-    if redis.call('HLEN', k('markers')) ~= n then
+    if redis.call('HLEN', MARKERS) ~= n then
         return false
     end
     for i = first, first + 2 * n - 1, 2 do
-        local value = redis.call('HGET', k('markers'), ARGV[i])
+        local value = redis.call('HGET', MARKERS, ARGV[i])
         if not value or tonumber(value) ~= tonumber(ARGV[i + 1]) then
             return false
         end
@@ -140,45 +149,60 @@ end
 
 -- Every job whose lease expired is ready again (its worker died or froze); then up to
 -- `limit` jobs are reserved, queue by queue in strict priority order, oldest first,
--- skipping paused queues. Each reservation counts an attempt. ARGV[first_token ...]
--- hold one fresh lease token per job, ARGV[first_queue ...] the queues.
+-- skipping paused queues. Each reservation counts an attempt. ARGV[first_nonce ...]
+-- hold one fresh nonce per job, ARGV[first_queue ...] the queues. `paused` is the set of
+-- paused queues when the caller has just checked the markers (claim_next), else nil and
+-- each queue's pause marker is read here.
 -- Returns 8 fields per job: m, uuid, queue, payload, attempts, exceptions, created_at, token.
-local function claim(now, worker, expires, limit, first_token, first_queue)
-    for _, m in ipairs(redis.call('ZRANGEBYSCORE', k('leases'), '-inf', now)) do
-        local job = k('job', m)
+local function claim(now, worker, expires, limit, first_nonce, first_queue, paused)
+    for _, m in ipairs(redis.call('ZRANGEBYSCORE', LEASES, '-inf', now)) do
+        local job = JOB .. m
         local queue, available_at = unpack(redis.call('HMGET', job, 'queue', 'available_at'))
         unlease(m, job, queue)
-        redis.call('ZADD', k('q', queue), available_at, m)
+        redis.call('ZADD', QUEUE .. queue, available_at, m)
     end
     local out = {}
     local taken = 0
+    local due = tonumber(now)
     for qi = first_queue, #ARGV do
         if taken >= limit then
             break
         end
         local queue = ARGV[qi]
-        if redis.call('HEXISTS', k('markers'), 'pause:' .. queue) == 0 then
-            local ready = redis.call('ZRANGEBYSCORE', k('q', queue), '-inf', now,
-                'LIMIT', 0, limit - taken)
-            for _, m in ipairs(ready) do
-                local job = k('job', m)
-                local token = ARGV[first_token + taken]
-                redis.call('ZREM', k('q', queue), m)
-                local attempts, uuid, payload, exceptions, created_at = unpack(redis.call(
-                    'HMGET', job, 'attempts', 'uuid', 'payload', 'exceptions', 'created_at'))
-                attempts = tonumber(attempts) + 1
-                redis.call('HSET', job, 'attempts', attempts, 'state', 'running',
-                    'lease_token', token, 'lease_expires_at', expires, 'worker', worker,
-                    'reserved_at', now)
-                redis.call('ZADD', k('leases'), expires, m)
-                redis.call('HSET', k('tokens'), token, m)
-                redis.call('HINCRBY', k('running'), queue, 1)
-                for _, v in ipairs({m, uuid, queue, payload, attempts, exceptions, created_at,
-                                    token}) do
-                    out[#out + 1] = v
-                end
-                taken = taken + 1
+        local skip
+        if paused then
+            skip = paused[queue]
+        else
+            skip = redis.call('HEXISTS', MARKERS, 'pause:' .. queue) == 1
+        end
+        local zkey = QUEUE .. queue
+        while not skip and taken < limit do
+            -- The oldest job comes off at once; if it is not due yet (a delayed job, and
+            -- then so is every other) it goes back with the score it had.
+            local popped = redis.call('ZPOPMIN', zkey)
+            local m = popped[1]
+            if not m then
+                break
             end
+            if tonumber(popped[2]) > due then
+                redis.call('ZADD', zkey, popped[2], m)
+                break
+            end
+            local job = JOB .. m
+            local token = m .. '.' .. ARGV[first_nonce + taken]
+            local attempts, uuid, payload, exceptions, created_at = unpack(redis.call(
+                'HMGET', job, 'attempts', 'uuid', 'payload', 'exceptions', 'created_at'))
+            attempts = tonumber(attempts) + 1
+            redis.call('HSET', job, 'attempts', attempts, 'state', 'running',
+                'lease_token', token, 'lease_expires_at', expires, 'worker', worker,
+                'reserved_at', now)
+            redis.call('ZADD', LEASES, expires, m)
+            redis.call('HINCRBY', RUNNING, queue, 1)
+            local n = #out
+            out[n + 1], out[n + 2], out[n + 3], out[n + 4] = m, uuid, queue, payload
+            out[n + 5], out[n + 6], out[n + 7], out[n + 8] = attempts, exceptions, created_at,
+                token
+            taken = taken + 1
         end
     end
     return out

@@ -1,4 +1,4 @@
--- claim_next(P, finished token or "", now, worker, lease_expires_at, new_token, n,
+-- claim_next(P, finished token or "", now, worker, lease_expires_at, nonce, n,
 --            [marker name, value] * n, queue...)
 -- -> JSON [completed (1 or 0), 1, the store's markers as name, value...] when the markers
 --    are not the n given: nothing is reserved, so the worker sees a restart or pause first;
@@ -11,12 +11,20 @@ if ARGV[2] ~= '' then
 end
 local n = tonumber(ARGV[7])
 if not markers_are(8, n) then
-    local out = redis.call('HGETALL', k('markers'))
+    local out = redis.call('HGETALL', MARKERS)
     table.insert(out, 1, 1)
     table.insert(out, 1, done)
     return cjson.encode(out)
 end
-local next_job = claim(ARGV[3], ARGV[4], ARGV[5], 1, 6, 8 + 2 * n)
+-- The markers are the ones given, so they tell which queues are paused.
+local paused = {}
+for i = 8, 6 + 2 * n, 2 do
+    local queue = string.match(ARGV[i], '^pause:(.*)$')
+    if queue then
+        paused[queue] = true
+    end
+end
+local next_job = claim(ARGV[3], ARGV[4], ARGV[5], 1, 6, 8 + 2 * n, paused)
 table.insert(next_job, 1, 0)
 table.insert(next_job, 1, done)
 return cjson.encode(next_job)

@@ -1,4 +1,4 @@
--- complete_and_claim(P, token, now, worker, lease_expires_at, new_token, queue...)
+-- complete_and_claim(P, token, now, worker, lease_expires_at, nonce, queue...)
 -- -> {1 or 0 (completed?), 8 fields of the next job, if any}: one round trip per job
 -- for a busy worker instead of two.
 local done = complete(ARGV[2])
