@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 JobFunction = Callable[..., Any]
 FailedHook = Callable[..., Any]
 UniqueKey = bool | str | Callable[..., str]
+#: Argument shapes remembered per job as known to fit (see check_arguments).
+MAX_SHAPES = 64
 
 
 def seconds(value: float | timedelta | None, what: str) -> float | None:
@@ -75,6 +77,9 @@ class JobDefinition:
         self.options = options
         self.failed_hook: FailedHook | None = None
         self.signature = inspect.signature(func)
+        # Whether arguments fit depends only on how many are positional and which
+        # names are given, so each shape that fitted is bound once, not once per job.
+        self._fitting_shapes: set[tuple[int, tuple[str, ...]]] = set()
         self.__doc__ = func.__doc__
         self.__wrapped__ = func
 
@@ -98,6 +103,9 @@ class JobDefinition:
         return hook
 
     def check_arguments(self, args: Sequence[Any], kwargs: dict[str, Any]) -> None:
+        shape = (len(args), tuple(kwargs) if kwargs else ())
+        if shape in self._fitting_shapes:
+            return
         try:
             self.signature.bind(*args, **kwargs)
         except TypeError as exc:
@@ -105,6 +113,8 @@ class JobDefinition:
             params = [p.replace(annotation=empty) for p in self.signature.parameters.values()]
             bare = self.signature.replace(parameters=params, return_annotation=empty)
             raise PayloadError(f"the arguments do not fit {self.name}{bare}: {exc}") from exc
+        if len(self._fitting_shapes) < MAX_SHAPES:  # payloads inventing names stay unbounded
+            self._fitting_shapes.add(shape)
 
     # -- dispatching --------------------------------------------------------
     def using(

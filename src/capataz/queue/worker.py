@@ -23,6 +23,7 @@ import os
 import signal
 import socket
 import sys
+import weakref
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -73,30 +74,48 @@ class ResidentMemory:
 
     Read after every job, so it keeps ``/proc/self/statm`` open and reads it with
     one ``pread``: opening the file each time cost more than a no-op job's claim.
-    The descriptor is opened again in a forked child, whose ``self`` is another process.
+    A forked child opens it again (its ``self`` is another process): the fork hook
+    marks the inherited descriptor, so no job pays for asking which process it is.
     """
 
     def __init__(self, path: str = "/proc/self/statm") -> None:
         self._path = path
         self._fd: int | None = None
-        self._pid = 0
+        self._inherited = False
         self._page_mb = os.sysconf("SC_PAGE_SIZE") / 1024 / 1024
+        _PROBES.add(self)
 
     def __call__(self) -> float:
         try:
-            fd = self._fd if self._fd is not None and self._pid == os.getpid() else self._open()
+            fd = self._fd if self._fd is not None and not self._inherited else self._open()
             return int(os.pread(fd, 256, 0).split()[1]) * self._page_mb
         except (OSError, ValueError, IndexError):  # not Linux: the peak is what there is
             import resource
 
             return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
+    def forked(self) -> None:
+        """In a forked child: the descriptor reads the parent's memory; open ours next time."""
+        self._inherited = self._fd is not None
+
     def _open(self) -> int:
         if self._fd is not None:  # inherited from the parent: this copy is ours to close
             os.close(self._fd)
+            self._fd = None
         self._fd = os.open(self._path, os.O_RDONLY | os.O_CLOEXEC)
-        self._pid = os.getpid()
+        self._inherited = False
         return self._fd
+
+
+_PROBES: weakref.WeakSet[ResidentMemory] = weakref.WeakSet()
+
+
+def _probes_forked() -> None:
+    for probe in list(_PROBES):
+        probe.forked()
+
+
+os.register_at_fork(after_in_child=_probes_forked)
 
 
 resident_memory_mb = ResidentMemory()

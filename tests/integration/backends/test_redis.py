@@ -210,3 +210,32 @@ def test_a_delayed_job_stays_where_it_was_while_a_due_one_is_taken(rd):
     assert store.claim_next(None, ["default"], "w", 30, {}).job.uuid == "now"
     [stats] = store.stats()
     assert (stats.waiting, stats.delayed, stats.running) == (0, 1, 1)
+
+
+def test_running_counts_stay_right_when_one_step_completes_and_claims(rd):
+    """A step that completes a job and reserves the next keeps each queue's running count:
+    same queue, another queue, nothing left to reserve, or markers that changed."""
+    _, store = rd
+
+    def running() -> dict[str, int]:
+        return {s.queue: s.running for s in store.stats() if s.running}
+
+    store.push([new("a1"), new("a2"), NewJob("h1", "high", "{}", time.time())])
+    step = store.claim_next(None, ["default"], "w", 30, {})
+    step = store.claim_next(step.job.lease_token, ["default"], "w", 30, {})
+    assert (step.job.uuid, running()) == ("a2", {"default": 1})
+    step = store.claim_next(step.job.lease_token, ["high"], "w", 30, {})
+    assert (step.job.uuid, running()) == ("h1", {"high": 1})
+    store.set_marker("restart", 5.0)
+    changed = store.claim_next(step.job.lease_token, ["high"], "w", 30, {})
+    assert (changed.completed, changed.markers, running()) == (True, {"restart": 5.0}, {})
+    store.push([new("a3")])
+    step = store.claim_next(None, ["default"], "w", 30, changed.markers)
+    step = store.claim_next(step.job.lease_token, ["default"], "w", 30, changed.markers)
+    assert (step.completed, step.job, running()) == (True, None, {})
+    first = store.claim(["default"], "w", 30)
+    assert first is None
+    store.push([new("a4")])
+    first = store.claim(["default"], "w", 30)
+    done, nxt = store.complete_and_claim(first.lease_token, ["default"], "w", 30)
+    assert (done, nxt, running(), store.stats()) == (True, None, {}, [])

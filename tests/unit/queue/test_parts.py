@@ -27,6 +27,7 @@ from capataz.queue.envargs import (
 from capataz.queue.errors import PayloadError
 from capataz.queue.output import Output, format_duration
 from capataz.queue.payload import Payload, decode
+from capataz.queue.registry import MAX_SHAPES, JobDefinition, JobOptions
 from capataz.queue.watchdog import ThreadWatchdog
 from capataz.queue.worker import ResidentMemory
 
@@ -177,7 +178,7 @@ def test_watchdog_renews_leases_and_fires_the_timeout():
     assert not dog._thread.is_alive()
 
 
-def test_resident_memory_reads_statm_through_one_descriptor(tmp_path, monkeypatch):
+def test_resident_memory_reads_statm_through_one_descriptor(tmp_path):
     """The probe keeps the file open and reads it afresh each time; a forked child
     opens it again (its /proc/self is another process); without the file it falls
     back to the peak resident size."""
@@ -193,8 +194,18 @@ def test_resident_memory_reads_statm_through_one_descriptor(tmp_path, monkeypatc
     replaced.write_text("900 1024 10 1 0 100 0\n")
     replaced.replace(statm)
     assert probe() == 512 * page_mb  # the descriptor still reads the file it opened
-    monkeypatch.setattr(os, "getpid", lambda: -1)
-    assert probe() == 1024 * page_mb
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe
+        try:
+            os.write(writer, repr(probe()).encode())
+        finally:
+            os._exit(0)
+    os.close(writer)
+    with os.fdopen(reader, "rb") as answer:
+        assert float(answer.read()) == 1024 * page_mb
+    os.waitpid(child, 0)
+    assert probe() == 512 * page_mb  # the parent keeps its own descriptor
     assert ResidentMemory(str(tmp_path / "missing"))() > 0
     assert 1 < ResidentMemory()() < 10_000
 
@@ -212,3 +223,31 @@ def test_output_stamps_follow_the_clock_second_by_second():
     one, two, three = (line.rsplit(" ", 1)[0] for line in stream.getvalue().splitlines())
     assert one == two == datetime.fromtimestamp(1_800_000_000).strftime("%Y-%m-%d %H:%M:%S")
     assert three == datetime.fromtimestamp(1_800_000_001).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def test_argument_shapes_that_fit_are_remembered_and_others_still_refused(monkeypatch):
+    """check_arguments binds each shape (positional count, keyword names) once; a shape
+    that does not fit is refused every time, and the remembered shapes are bounded."""
+    def two(a: int, b: int = 0, **extra: int) -> None: ...
+
+    definition = JobDefinition(two, JobOptions(name="t.two"))
+    binds = []
+    real_bind = definition.signature.bind
+    monkeypatch.setattr(definition, "signature", type("S", (), {
+        "bind": lambda self, *a, **k: binds.append((a, k)) or real_bind(*a, **k),
+        "parameters": definition.signature.parameters,
+        "replace": definition.signature.replace,
+    })())
+    definition.check_arguments([1], {})
+    definition.check_arguments([2], {})
+    definition.check_arguments([1], {"b": 2})
+    definition.check_arguments([3], {"b": 4})
+    assert binds == [((1,), {}), ((1,), {"b": 2})]
+    for _ in range(2):
+        with pytest.raises(PayloadError, match=r"do not fit t.two\(a, b=0, \*\*extra\)"):
+            definition.check_arguments([1, 2, 3], {})
+        with pytest.raises(PayloadError, match="multiple values"):
+            definition.check_arguments([1], {"a": 1})
+    for index in range(2 * MAX_SHAPES):
+        definition.check_arguments([1], {f"k{index}": 1})
+    assert len(definition._fitting_shapes) == MAX_SHAPES

@@ -124,14 +124,62 @@ _nonce = _Nonces()
 os.register_at_fork(after_in_child=_nonce.reset)
 
 
-def _packed(args: Sequence[Any]) -> bytes:
-    """A command in the wire protocol (RESP), as redis-py encodes it: str as UTF-8,
-    numbers by repr()."""
-    parts = [b"*%d\r\n" % len(args)]
+def _bulk(args: Sequence[Any]) -> bytes:
+    """Arguments of a command in the wire protocol (RESP), as redis-py encodes them: str
+    as UTF-8, numbers by repr()."""
+    parts = []
     for arg in args:
         data = arg.encode() if isinstance(arg, str) else repr(arg).encode()
         parts.append(b"$%d\r\n%b\r\n" % (len(data), data))
     return b"".join(parts)
+
+
+def _string_answer(conn: Any, packed: bytes) -> str | None:
+    """Send a packed command on a connected redis-py connection and read its answer, one
+    bulk string (or an error), straight off the socket.
+
+    Errors are redis-py's: a reply error becomes the exception redis-py would raise,
+    a broken or timed-out socket a ConnectionError or TimeoutError. Anything but a bulk
+    string or an error leaves the connection's state unknown: it is dropped.
+    """
+    sock = conn._sock
+    try:
+        sock.sendall(packed)
+        data: bytes = sock.recv(_READ_SIZE)
+        end = data.find(b"\r\n")
+        while end < 0:
+            data += _more(sock)
+            end = data.find(b"\r\n")
+        kind = data[:1]
+        if kind == b"$":
+            size = int(data[1:end])
+            if size < 0:
+                return None
+            whole = end + size + 4
+            if len(data) < whole:  # a large payload: gather it without copying it each time
+                buffer = bytearray(data)
+                while len(buffer) < whole:
+                    buffer += _more(sock)
+                data = bytes(buffer)
+            return data[end + 2:end + 2 + size].decode()
+    except TimeoutError as exc:  # socket.timeout
+        raise redis.TimeoutError(f"Timeout reading from {conn.host}:{conn.port}") from exc
+    except OSError as exc:
+        raise redis.ConnectionError(f"Error while talking to {conn.host}:{conn.port}: {exc}"
+                                    ) from exc
+    if kind == b"-":
+        raise conn._parser.parse_error(data[1:end].decode(errors="replace"))
+    raise redis.ConnectionError(f"unexpected answer from Redis: {data[:40]!r}")
+
+
+_READ_SIZE = 65536
+
+
+def _more(sock: Any) -> bytes:
+    chunk: bytes = sock.recv(_READ_SIZE)
+    if not chunk:
+        raise ConnectionResetError("Connection closed by server.")
+    return chunk
 
 
 class RedisBackend:
@@ -148,6 +196,8 @@ class RedisBackend:
         self._worker_link: redis.Redis | None = None
         self._markers: dict[str, float] | None = None
         self._channel = f"{self.prefix}:wake"
+        #: Each script's EVALSHA, its SHA and the prefix, packed once (see _evalsha).
+        self._heads: dict[str, bytes] = {}
         try:
             # One immediate retry replaces a connection that died with a server restart;
             # longer outages are ridden out by this class, not inside redis-py.
@@ -208,23 +258,30 @@ class RedisBackend:
         """A script of a worker's hot path (claim, renew, settle), on the worker's link."""
         return self._use(lambda: self._evalsha(self._scripts[name], args), patience=patience)
 
-    def _evalsha(self, script: Script, args: Sequence[Any]) -> Any:
+    def _evalsha(self, script: Script, args: Sequence[Any], *, text: bool = False) -> Any:
         """EVALSHA on the worker's link, straight on its connection.
 
         redis-py's command path (options, retry wrapper, per-command bookkeeping)
         costs a no-op job's worth of CPU on every call; this sends the packed command
         and reads the answer under the link's lock, which the heartbeat thread's
-        calls take too. As in redis-py, a dropped connection is replaced and the
-        command sent again once; a script the server does not know (it restarted)
-        goes through redis-py, which loads it.
+        calls take too. With ``text`` (a script answering one string: claim_next) the
+        answer is read off the socket here, without redis-py's reply parser. As in
+        redis-py, a dropped connection is replaced and the command sent again once; a
+        script the server does not know (it restarted) goes through redis-py, which
+        loads it.
         """
         link = self._link()
         conn = link.connection
-        packed = _packed(("EVALSHA", script.sha, 0, self.prefix, *args))
+        head = self._heads.get(script.sha)
+        if head is None:
+            head = self._heads[script.sha] = _bulk(("EVALSHA", script.sha, 0, self.prefix))
+        packed = b"*%d\r\n%b%b" % (len(args) + 4, head, _bulk(args))
         with link.single_connection_lock:
             if conn is not None:
                 for retry in (False, True):
                     try:
+                        if text and getattr(conn, "_sock", None) is not None:
+                            return _string_answer(conn, packed)
                         conn.send_packed_command([packed], check_health=False)  # type: ignore[no-untyped-call, unused-ignore]
                         return conn.read_response()
                     except NoScriptError:
@@ -308,7 +365,7 @@ class RedisBackend:
             args += (name, value)
         args += queues
         try:
-            answer = self._use(lambda: self._evalsha(self._claim_next_script, args))
+            answer = self._use(lambda: self._evalsha(self._claim_next_script, args, text=True))
         except StoreUnavailableError:
             return NextJob(None, self.complete(finished) if finished is not None else True)
         flat = json.loads(answer)

@@ -111,8 +111,10 @@ end
 
 -- Finish the job a token holds: 1, or 0 when the token no longer holds it. The job is
 -- deleted, so only what points at it is cleaned up (unlease + forget_job, minus the
--- writes to a hash about to go): this runs once per job.
-local function complete(token)
+-- writes to a hash about to go): this runs once per job. With `handing`, the job's
+-- queue keeps its running count and is returned second: the caller hands that count to
+-- the job it reserves next from the same queue, or takes it back (see claim()).
+local function complete(token, handing)
     local m, job = named(token)
     if not m then
         return 0
@@ -123,13 +125,15 @@ local function complete(token)
         return 0
     end
     redis.call('ZREM', LEASES, m)
-    redis.call('HINCRBY', RUNNING, queue, -1)
+    if not handing then
+        redis.call('HINCRBY', RUNNING, queue, -1)
+    end
     redis.call('HDEL', UUIDS, uuid)
     if key and redis.call('HGET', k('unique'), key) == m then
         redis.call('HDEL', k('unique'), key)
     end
     redis.call('DEL', job)
-    return 1
+    return 1, queue
 end
 
 -- Are the markers exactly the n name, value pairs in ARGV[first ...]? Values compare as
@@ -152,9 +156,11 @@ end
 -- skipping paused queues. Each reservation counts an attempt. ARGV[first_nonce ...]
 -- hold one fresh nonce per job, ARGV[first_queue ...] the queues. `paused` is the set of
 -- paused queues when the caller has just checked the markers (claim_next), else nil and
--- each queue's pause marker is read here.
+-- each queue's pause marker is read here. `handed` is a queue whose running count a job
+-- completed in the same script left as it was (see complete()): a job reserved from it
+-- takes that count over; otherwise it is given back here.
 -- Returns 8 fields per job: m, uuid, queue, payload, attempts, exceptions, created_at, token.
-local function claim(now, worker, expires, limit, first_nonce, first_queue, paused)
+local function claim(now, worker, expires, limit, first_nonce, first_queue, paused, handed)
     for _, m in ipairs(redis.call('ZRANGEBYSCORE', LEASES, '-inf', now)) do
         local job = JOB .. m
         local queue, available_at = unpack(redis.call('HMGET', job, 'queue', 'available_at'))
@@ -197,13 +203,20 @@ local function claim(now, worker, expires, limit, first_nonce, first_queue, paus
                 'lease_token', token, 'lease_expires_at', expires, 'worker', worker,
                 'reserved_at', now)
             redis.call('ZADD', LEASES, expires, m)
-            redis.call('HINCRBY', RUNNING, queue, 1)
+            if queue == handed then
+                handed = nil
+            else
+                redis.call('HINCRBY', RUNNING, queue, 1)
+            end
             local n = #out
             out[n + 1], out[n + 2], out[n + 3], out[n + 4] = m, uuid, queue, payload
             out[n + 5], out[n + 6], out[n + 7], out[n + 8] = attempts, exceptions, created_at,
                 token
             taken = taken + 1
         end
+    end
+    if handed then
+        redis.call('HINCRBY', RUNNING, handed, -1)
     end
     return out
 end

@@ -5,12 +5,15 @@
 -- -> JSON [completed, 0, 8 fields of the next job, if any] otherwise.
 -- One round trip per job. The answer is one JSON string, not a list: a client without a
 -- C parser reads one bulk string far faster than ten.
-local done = 1
+local done, handed = 1, nil
 if ARGV[2] ~= '' then
-    done = complete(ARGV[2])
+    done, handed = complete(ARGV[2], true)
 end
 local n = tonumber(ARGV[7])
 if not markers_are(8, n) then
+    if handed then
+        redis.call('HINCRBY', RUNNING, handed, -1)
+    end
     local out = redis.call('HGETALL', MARKERS)
     table.insert(out, 1, 1)
     table.insert(out, 1, done)
@@ -24,7 +27,7 @@ for i = 8, 6 + 2 * n, 2 do
         paused[queue] = true
     end
 end
-local next_job = claim(ARGV[3], ARGV[4], ARGV[5], 1, 6, 8 + 2 * n, paused)
+local next_job = claim(ARGV[3], ARGV[4], ARGV[5], 1, 6, 8 + 2 * n, paused, handed)
 table.insert(next_job, 1, 0)
 table.insert(next_job, 1, done)
 return cjson.encode(next_job)
