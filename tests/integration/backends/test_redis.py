@@ -239,3 +239,46 @@ def test_running_counts_stay_right_when_one_step_completes_and_claims(rd):
     first = store.claim(["default"], "w", 30)
     done, nxt = store.complete_and_claim(first.lease_token, ["default"], "w", 30)
     assert (done, nxt, running(), store.stats()) == (True, None, {}, [])
+
+
+def test_one_string_answers_are_read_off_the_socket_with_redis_pys_errors(redis_url):
+    """The claim's answer is read straight off the connection: a bulk string (however
+    long), nil, a reply error as redis-py's exception, a timeout or any other answer as a
+    link error."""
+    from capataz.queue.backends.redis import _bulk, _string_answer
+
+    client = redis_py.Redis.from_url(redis_url, decode_responses=True, socket_timeout=0.3)
+    link = redis_py.Redis(connection_pool=client.connection_pool, single_connection_client=True)
+    conn = link.connection
+    key = unique_name("redis") + ":raw"
+
+    def send(*args: object) -> str | None:
+        return _string_answer(conn, b"*%d\r\n%b" % (len(args), _bulk(args)))
+
+    big = "é" * 300_000
+    try:
+        link.set(key, big)
+        assert send("GET", key) == big
+        assert send("GET", key + ":missing") is None
+        with pytest.raises(redis_py.exceptions.NoScriptError):
+            send("EVALSHA", "0" * 40, 0)
+        link.hset(key + ":h", "f", "v")
+        with pytest.raises(redis_py.ResponseError, match="WRONGTYPE"):
+            send("GET", key + ":h")
+        with pytest.raises(redis_py.ConnectionError, match="unexpected answer"):
+            send("PING")
+        conn.disconnect()
+        link.ping()
+        with pytest.raises(redis_py.TimeoutError):
+            send("BLPOP", key + ":empty", 2)
+        conn.disconnect()
+        assert link.delete(key, key + ":h") == 2
+    finally:
+        link.close()
+        client.close()
+    resp2 = redis_py.Redis.from_url(redis_url, protocol=2, single_connection_client=True)
+    try:
+        resp2.ping()
+        assert _string_answer(resp2.connection, b"*2\r\n" + _bulk(("GET", key))) is None
+    finally:
+        resp2.close()

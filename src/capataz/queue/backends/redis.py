@@ -169,6 +169,8 @@ def _string_answer(conn: Any, packed: bytes) -> str | None:
                                     ) from exc
     if kind == b"-":
         raise conn._parser.parse_error(data[1:end].decode(errors="replace"))
+    if kind == b"_":  # RESP3's nil
+        return None
     raise redis.ConnectionError(f"unexpected answer from Redis: {data[:40]!r}")
 
 
