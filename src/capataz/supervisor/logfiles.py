@@ -7,7 +7,9 @@ exactly one ``LogFile``: a file shared by several processes receives whole lines
 only (``OutputChannel`` keeps each process's partial line until it ends), tracks
 the size itself and rotates once. A file written by one process alone takes
 its bytes as they come, as Supervisor's does, and may be fed by ``splice`` from
-the child's pipe without the bytes entering the daemon at all.
+the child's pipe without the bytes entering the daemon at all. Those bytes pass
+through the daemon's one relay pipe (``Relay``), so the child's pipe is held only
+while its pages change pipes, never while the file system takes them.
 
 A write error (full disk, removed directory, no permission) is reported once
 through ``on_error`` and the data dropped: the daemon keeps reading every pipe,
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import stat
 from collections.abc import Callable, Sequence
@@ -32,6 +35,88 @@ Buffer = bytes | bytearray | memoryview
 SPLICE_CHUNK = 256 * 1024
 #: ``splice`` errors meaning "this file cannot take splice at all": read instead, for good.
 _SPLICE_UNSUPPORTED = {errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EBADF, errno.EXDEV}
+#: The relay's size: as many slots as the largest pipe a child gets (``LARGE_PIPE``),
+#: so one move takes a whole ``SPLICE_CHUNK`` however the child's pages are filled.
+RELAY_SIZE = 1024 * 1024
+
+
+class Relay:
+    """The pipe every splice into a log file passes through: pipe to relay to file.
+
+    ``splice`` from a pipe straight into a file holds the pipe's lock while the
+    file system takes the bytes, and a child writing meanwhile spins on that lock:
+    a child writing 100-byte lines lost about a twentieth of its time so. Moving
+    the pages to the relay first (by reference, not copied) holds the child's
+    pipe only for that move; the relay, which nobody else writes, then goes to
+    the file. The relay is empty between calls. Its ``RELAY_SIZE`` counts once
+    against the user's pipe pages (``fs.pipe-user-pages-soft``).
+    """
+
+    def __init__(self, read_fd: int, write_fd: int) -> None:
+        self.read_fd = read_fd
+        self.write_fd = write_fd
+
+    @classmethod
+    def open(cls) -> Relay | None:
+        """A new relay; None when no pipe of ``RELAY_SIZE`` can be had (splice directly)."""
+        try:
+            read_fd, write_fd = os.pipe()  # close-on-exec: children never hold it
+        except OSError:
+            return None
+        relay = cls(read_fd, write_fd)
+        try:
+            fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, RELAY_SIZE)
+        except OSError:  # over the user's pipe limit: a smaller relay would split moves
+            relay.close()
+            return None
+        os.set_blocking(read_fd, False)
+        os.set_blocking(write_fd, False)
+        return relay
+
+    def take(self, pipe_fd: int, count: int) -> int:
+        """Move up to ``count`` bytes of the pipe here: the count, 0 at EOF.
+
+        Raises ``BlockingIOError`` when the pipe is empty.
+        """
+        return os.splice(pipe_fd, self.write_fd, count, flags=os.SPLICE_F_NONBLOCK)
+
+    def drain(self, count: int) -> bytes:
+        """Read back ``count`` bytes a file did not take: the relay is empty again."""
+        parts = []
+        with contextlib.suppress(BlockingIOError):
+            while count > 0:
+                part = os.read(self.read_fd, count)
+                if not part:  # pragma: no cover - the bytes were moved here just before
+                    break
+                parts.append(part)
+                count -= len(part)
+        return b"".join(parts)
+
+    def close(self) -> None:
+        for fd in (self.read_fd, self.write_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+_relay: Relay | None = None
+_relay_refused = False
+
+
+def relay() -> Relay | None:
+    """The daemon's relay, opened when first needed; None if it cannot be had."""
+    global _relay, _relay_refused  # noqa: PLW0603 - one relay per daemon, like its read buffer
+    if _relay is None and not _relay_refused:
+        _relay = Relay.open()
+        _relay_refused = _relay is None
+    return _relay
+
+
+def close_relay() -> None:
+    """Close the relay (the daemon's logs are closed); the next splice opens a new one."""
+    global _relay, _relay_refused
+    if _relay is not None:
+        _relay.close()
+    _relay, _relay_refused = None, False
 
 
 class LogFile:
@@ -195,26 +280,54 @@ class LogFile:
         None means "read it instead" (the file cannot take splice, or the write
         failed: the read path then reports it and drops the bytes). Raises
         ``BlockingIOError`` when the pipe is empty. Never crosses ``maxbytes``:
-        the file rotates exactly there.
+        the file rotates exactly there. The bytes go through the ``Relay`` when
+        there is one.
         """
         fd = self._splice_target()
         if fd is None:
             return None
+        through = relay()
         try:
             end = os.fstat(fd).st_size  # follows an outside truncation (copytruncate)
-            moved = os.splice(pipe_fd, fd, self._room(SPLICE_CHUNK, end), offset_dst=end)
+            wanted = self._room(SPLICE_CHUNK, end)
+            if through is None:
+                moved = os.splice(pipe_fd, fd, wanted, offset_dst=end)
+            else:
+                moved = through.take(pipe_fd, wanted)
         except BlockingIOError:
             raise
         except OSError as exc:
-            if exc.errno in _SPLICE_UNSUPPORTED:
-                self._splice_refused = True
-                self._close_splice_fd()
+            self._refuse_splice_if(exc)
             return None
-        self._size = end + moved
+        self._size = end
+        if through is not None and moved:
+            self._from_relay(through, fd, moved, writer)
+        else:
+            self._size += moved
         if moved:
             self._open_line_by, self._open_line_unsure = writer, True
             self._rotate_if_full()
         return moved
+
+    def _from_relay(self, through: Relay, fd: int, count: int, writer: object) -> None:
+        """Splice ``count`` bytes from the relay to the end of the file; what the file
+        refuses is read back and written plainly (``write_raw`` reports and drops it)."""
+        try:
+            while count:
+                done = os.splice(through.read_fd, fd, count, offset_dst=self._size)
+                if not done:  # pragma: no cover - the relay holds the bytes: never at EOF
+                    break
+                self._size += done
+                count -= done
+        except OSError as exc:
+            self._refuse_splice_if(exc)
+        if count:
+            self.write_raw(through.drain(count), writer)
+
+    def _refuse_splice_if(self, exc: OSError) -> None:
+        if exc.errno in _SPLICE_UNSUPPORTED:
+            self._splice_refused = True
+            self._close_splice_fd()
 
     def _splice_target(self) -> int | None:
         """A second descriptor without O_APPEND (splice refuses O_APPEND), at the file."""
@@ -359,6 +472,7 @@ class LogFiles:
         for logfile in self._files.values():
             logfile.close()
         self._files.clear()
+        close_relay()
 
     def __len__(self) -> int:
         return len(self._files)

@@ -5,17 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import fcntl
 import logging
 import os
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from capataz.supervisor import mainlog, output
-from capataz.supervisor.logfiles import LogFile, LogFiles
+from capataz.supervisor import logfiles, mainlog, output
+from capataz.supervisor.logfiles import LogFile, LogFiles, Relay
 from capataz.supervisor.output import OutputChannel, PipeBudget, PipeReader
 
 
@@ -87,13 +88,16 @@ def test_raw_bytes_rotate_exactly_at_maxbytes(tmp_path: Path) -> None:
 def test_splice_rotates_exactly_and_keeps_every_byte(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Spliced output: rotated files of exactly maxbytes, nothing lost, the tail read back."""
-    spliced = []
+    """Spliced output: rotated files of exactly maxbytes, nothing lost, the tail read back;
+    each byte goes pipe to relay, relay to file."""
+    spliced: list[int] = []
+    relayed: list[int] = []
     real_splice = os.splice
 
     def counting(*args: int, **kwargs: int) -> int:
-        spliced.append(real_splice(*args, **kwargs))
-        return spliced[-1]
+        moved = real_splice(*args, **kwargs)
+        (spliced if "offset_dst" in kwargs else relayed).append(moved)
+        return moved
 
     monkeypatch.setattr(os, "splice", counting)
     path = tmp_path / "s.log"
@@ -102,6 +106,7 @@ def test_splice_rotates_exactly_and_keeps_every_byte(
     data = bytes(range(256)) * 4000  # 1,024,000 bytes, no line structure at all
     pump([channel], [lambda fd: write_all(fd, data)])
     assert sum(spliced) == len(data), "every byte went by splice"
+    assert sum(relayed) == len(data), "through the relay"
     assert channel.tail == data[-1000:]
     channel.clear()
     assert channel.tail == b""
@@ -552,3 +557,121 @@ def test_a_child_log_that_is_the_daemons_own_log_gets_whole_lines(tmp_path: Path
     assert lines[0].endswith(b"INFO from the daemon")
     assert lines[1:] == [b"half done"]
     assert not mainlog.writes_to(str(path))
+
+
+@pytest.fixture
+def fresh_relay() -> Iterator[None]:
+    """Each test opens its own relay and leaves none behind."""
+    logfiles.close_relay()
+    yield
+    logfiles.close_relay()
+
+
+def _relay_is_empty() -> bool:
+    relay = logfiles.relay()
+    assert relay is not None
+    with contextlib.suppress(BlockingIOError):
+        return not os.read(relay.read_fd, 1)
+    return True
+
+
+def test_a_file_refusing_splice_from_the_relay_gets_the_bytes_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_relay: None
+) -> None:
+    """Bytes already moved to the relay when the file refuses splice are written plainly,
+    the relay is emptied, and the file is read into from then on."""
+    real_splice = os.splice
+    into_file: list[int] = []
+
+    def no_file_splice(*args: int, **kwargs: int) -> int:
+        if "offset_dst" in kwargs:
+            into_file.append(args[2])
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_splice(*args, **kwargs)
+
+    monkeypatch.setattr(os, "splice", no_file_splice)
+    path = tmp_path / "norelay.log"
+    logfile = LogFile(str(path), 0, 0)
+    channel = OutputChannel(logfile)
+    data = b"".join(b"line %d\n" % i for i in range(60_000))
+    pump([channel], [lambda fd: write_all(fd, data)])
+    assert path.read_bytes() == data
+    assert len(into_file) == 1, "refused once, for good"
+    assert not logfile.can_splice
+    assert _relay_is_empty()
+
+
+def test_a_full_disk_behind_the_relay_is_reported_and_the_relay_emptied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_relay: None
+) -> None:
+    """The file takes part of a move, then the disk is full: reported once, the rest
+    dropped and counted, the relay empty for the next file."""
+    real_splice = os.splice
+    taken = [0]
+
+    def fill_up(*args: int, **kwargs: int) -> int:
+        if "offset_dst" not in kwargs:
+            return real_splice(*args, **kwargs)
+        if taken[0] >= 1000:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        moved = real_splice(args[0], args[1], min(args[2], 400), **kwargs)
+        taken[0] += moved
+        return moved
+
+    monkeypatch.setattr(os, "splice", fill_up)
+    errors: list[str] = []
+    path = tmp_path / "full.log"
+    logfile = LogFile(str(path), 0, 0, on_error=lambda p, exc: errors.append(p))
+    r, w = os.pipe()
+    os.write(w, b"x" * 5000)
+    monkeypatch.setattr(os, "write", _raise(errno.ENOSPC))
+    assert logfile.splice_from(r, object()) == 5000
+    assert path.stat().st_size == 1200, "what the file took before it was full"
+    assert errors == [str(path)]
+    assert logfile.dropped_bytes == 3800
+    assert _relay_is_empty()
+    monkeypatch.undo()
+    other = LogFile(str(tmp_path / "other.log"), 0, 0)
+    os.write(w, b"next\n")
+    assert other.splice_from(r, object()) == 5
+    assert (tmp_path / "other.log").read_bytes() == b"next\n"
+    for fd in (r, w):
+        os.close(fd)
+
+
+def test_without_a_relay_the_pipe_is_spliced_straight_into_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_relay: None
+) -> None:
+    """No pipe to spare, or none of the relay's size: splice directly, every byte kept."""
+    monkeypatch.setattr(os, "pipe", _raise(errno.EMFILE))
+    assert Relay.open() is None
+    monkeypatch.undo()
+    real_fcntl = fcntl.fcntl
+
+    def no_large_pipes(fd: int, cmd: int, arg: int = 0) -> int:
+        if cmd == fcntl.F_SETPIPE_SZ:
+            raise OSError(errno.EPERM, "Operation not permitted")
+        return real_fcntl(fd, cmd, arg)
+
+    monkeypatch.setattr(fcntl, "fcntl", no_large_pipes)
+    path = tmp_path / "direct.log"
+    channel = OutputChannel(LogFile(str(path), 0, 0))
+    data = b"y" * 99 + b"\n"
+    pump([channel], [lambda fd: write_all(fd, data * 20_000)])
+    assert logfiles.relay() is None
+    assert path.read_bytes() == data * 20_000
+
+
+def test_closing_the_logs_closes_the_relay(tmp_path: Path, fresh_relay: None) -> None:
+    """The daemon's last log closed, no relay descriptor stays open."""
+    before = len(os.listdir("/proc/self/fd"))
+    files = LogFiles()
+    logfile = files.acquire(str(tmp_path / "own.log"), 0, 0)
+    r, w = os.pipe()
+    os.write(w, b"one\n")
+    assert logfile.splice_from(r, object()) == 4
+    assert logfiles.relay() is not None
+    files.close_all()
+    for fd in (r, w):
+        os.close(fd)
+    assert len(os.listdir("/proc/self/fd")) == before
