@@ -65,26 +65,32 @@ class Limits:
     fail_on_timeout: bool
 
 
-def _first_set(*values: Any) -> Any:
-    """The first value that is not None (run for every job: a loop, not a generator)."""
-    for value in values:
-        if value is not None:
-            return value
-    return None
-
-
 def resolve_limits(payload: Payload, definition: JobDefinition, defaults: Defaults,
                    created_at: float) -> Limits:
-    """Payload (as dispatched) first, then the registered job, then the worker's flags."""
+    """Payload (as dispatched) first, then the registered job, then the worker's flags.
+
+    Run for every job, so each choice is written out rather than made by a helper.
+    """
     options = definition.options
-    retry_until = _first_set(payload.retry_until, options.retry_until, 0.0)
-    backoff = _first_set(payload.backoff, options.backoff)
+    retry_until = payload.retry_until
+    if retry_until is None:
+        retry_until = options.retry_until
+    backoff = payload.backoff if payload.backoff is not None else options.backoff
+    tries = payload.tries
+    if tries is None:
+        tries = options.tries if options.tries is not None else defaults.tries
+    timeout = payload.timeout
+    if timeout is None:
+        timeout = options.timeout if options.timeout is not None else defaults.timeout
+    max_exceptions = payload.max_exceptions
+    if max_exceptions is None:
+        max_exceptions = options.max_exceptions
     return Limits(
-        tries=_first_set(payload.tries, options.tries, defaults.tries),
+        tries=tries,
         backoff=tuple(backoff) if backoff is not None else defaults.backoff,
-        timeout=_first_set(payload.timeout, options.timeout, defaults.timeout),
+        timeout=timeout,
         retry_deadline=created_at + retry_until if retry_until else None,
-        max_exceptions=_first_set(payload.max_exceptions, options.max_exceptions, 0) or None,
+        max_exceptions=max_exceptions or None,
         fail_on_timeout=payload.fail_on_timeout or options.fail_on_timeout,
     )
 

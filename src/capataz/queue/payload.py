@@ -22,6 +22,7 @@ _LIMITS: dict[str, tuple[type, ...]] = {
     "retry_until": (int, float),
     "max_exceptions": (int,),
 }
+_LIMIT_NAMES = frozenset(_LIMITS)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,15 @@ def _number(name: str, value: object, kinds: tuple[type, ...]) -> Any:
     return value
 
 
+def _limits(data: dict[str, Any]) -> dict[str, Any]:
+    """The limits a payload carries (most carry none: decode() does not call this then)."""
+    limits: dict[str, Any] = {}
+    for name, kinds in _LIMITS.items():
+        if data.get(name) is not None:
+            limits[name] = _number(name, data[name], kinds)
+    return limits
+
+
 def decode(text: str | bytes) -> Payload:
     """Parse and check a payload; every problem is a ``PayloadError``."""
     try:
@@ -85,10 +95,7 @@ def decode(text: str | bytes) -> Payload:
         raise PayloadError("payload field 'args' must be a JSON list")
     if not isinstance(kwargs, dict):
         raise PayloadError("payload field 'kwargs' must be a JSON object")
-    limits: dict[str, Any] = {}
-    for name, kinds in _LIMITS.items():
-        if data.get(name) is not None:
-            limits[name] = _number(name, data[name], kinds)
+    limits = _limits(data) if not _LIMIT_NAMES.isdisjoint(data) else {}
     backoff = data.get("backoff")
     if backoff is not None:
         if not isinstance(backoff, list) or not backoff:
