@@ -25,8 +25,9 @@ from capataz.control.adapter import SupervisorBackend
 from capataz.supervisor import linux, mainlog
 from capataz.supervisor.errors import DaemonSetupError
 from capataz.supervisor.events import Event, SupervisorStateChange
+from capataz.supervisor.spawn import ForkServerSpawner
 from capataz.supervisor.states import SupervisorState
-from capataz.supervisor.supervisor import Supervisor
+from capataz.supervisor.supervisor import FORK_SERVER_FROM, Supervisor, autostart_count
 
 log = logging.getLogger("capataz.supervisor")
 
@@ -230,7 +231,12 @@ class _ControlListeners:
 
 async def _supervise(config: Config, loader: Callable[[str], Config] | None) -> None:
     loop = asyncio.get_running_loop()
-    supervisor = Supervisor(config, loader=loader)
+    spawner = ForkServerSpawner()
+    if autostart_count(config.groups) >= FORK_SERVER_FROM:
+        # Started now, it is up by the time the control API is: the first spawn
+        # need not wait for it. The autostart lets it go once done.
+        spawner.start()
+    supervisor = Supervisor(config, loader=loader, spawner=spawner)
 
     def stop(signum: int) -> None:
         log.warning("received %s indicating exit request", signal.Signals(signum).name)

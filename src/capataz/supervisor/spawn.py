@@ -1,7 +1,7 @@
 """Starting a child: resolve the command, build its environment, fork and exec.
 
 The ``Spawner`` protocol is the seam the process state machine uses; the real
-one (``ForkExecSpawner``) forks and execs without ``subprocess`` because the
+ones fork and exec without ``subprocess`` because the
 child needs things ``subprocess`` cannot give in one go: a parent-death signal
 set *after* dropping privileges, its own process group, every inherited
 descriptor closed, and exact error messages for the ``spawnerr`` a client sees.
@@ -13,37 +13,38 @@ soon as the child is forked, and ``ExecWatch`` reads that pipe from the event
 loop, so the daemon forks the next child while this one is still on its way to
 ``exec``: starting many processes is not serialized on each child being
 scheduled.
+
+``ForkExecSpawner`` forks in the daemon. ``ForkServerSpawner`` (the daemon's)
+has a small fork server fork instead, as a child of the daemon all the same
+(see ``forkserver``): forking the daemon's own ~25 MB heap was most of what a
+spawn cost, on both sides of the fork. The child runs the same code either way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import functools
 import grp
-import importlib
+import logging
 import os
 import pwd
 import shlex
 import signal
+import socket
 import stat
-from collections.abc import Callable, Iterable, Mapping
+import struct
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import NoReturn, Protocol
+from typing import Protocol
 
-from capataz.supervisor import linux
+from capataz.supervisor import forkserver
 from capataz.supervisor.errors import NoFileError, NotExecutableError, SpawnError
 
-_MAX_FD = os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 65536
-_ALL_SIGNALS = frozenset(signal.valid_signals()) - {signal.SIGKILL, signal.SIGSTOP}
-# signal.pthread_sigmask turns each number it returns into a Signals member,
-# which for the full mask it returns after each fork cost more than the rest of
-# the parent's bookkeeping; the C function under it (in _signal, the module
-# signal is built on) returns plain numbers.
-_set_sigmask: Callable[[int, Iterable[int]], set[int]] = importlib.import_module(
-    "_signal").pthread_sigmask
-_CHILD_EXIT = 127  # what Supervisor's child exits with when it cannot exec
+log = logging.getLogger("capataz.supervisor")
+_ALL_SIGNALS = forkserver.ALL_SIGNALS
+_set_sigmask = forkserver.set_sigmask
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,9 +169,131 @@ class ForkExecSpawner:
 
     def spawn(self, request: SpawnRequest) -> SpawnedChild:
         _make_room_for_a_child()
+        pipes = _ChildPipes(request.redirect_stderr)
+        try:
+            pid = self._start(request, pipes)
+        except BaseException:
+            pipes.close_all()
+            raise
+        return pipes.hand_over(pid)
+
+    def _start(self, request: SpawnRequest, pipes: _ChildPipes) -> int:
+        return _fork_here(request, pipes)
+
+    def kill(self, pid: int, signum: int) -> None:
+        os.kill(pid, signum)
+
+
+class ForkServerSpawner(ForkExecSpawner):
+    """Children forked by a fork server (``forkserver``) while one runs, else in-process.
+
+    The server is for starting many processes at once (``start()`` before,
+    ``close()`` after): it takes a Python start-up to launch, and it shows as
+    one more child of the daemon while it runs. ``start()`` does not wait for
+    it: a request sent before it is up waits in its socket. If the server fails
+    (killed, or gone idle), the spawn in hand and the next ones fork in-process.
+    """
+
+    def __init__(self, *, python: str | None = None, idle: float = forkserver.IDLE_SECONDS,
+                 reply_timeout: float = 10.0) -> None:
+        self._python = python or sys.executable
+        self._idle = idle
+        self._reply_timeout = reply_timeout
+        self._sock: socket.socket | None = None
+        self.server_pid = 0
+
+    def start(self) -> bool:
+        """Launch a fork server unless one runs; False if none can run here."""
+        if self._sock is not None:
+            return True
+        if not forkserver.supported():
+            return False
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        argv = [self._python, "-I", "-S", forkserver.__file__, str(theirs.fileno()),
+                str(os.getpid()), repr(self._idle)]
+        try:
+            self.server_pid = _fork_server(argv, theirs.fileno())
+        except OSError as exc:
+            ours.close()
+            log.warning("can't start the fork server (%s); forking in the daemon", exc)
+            return False
+        finally:
+            theirs.close()
+        ours.settimeout(self._reply_timeout)
+        self._sock = ours
+        return True
+
+    def close(self) -> None:
+        """Let the server go (it exits when its socket closes)."""
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def _start(self, request: SpawnRequest, pipes: _ChildPipes) -> int:
+        sock = self._sock
+        if sock is None:
+            return _fork_here(request, pipes)
+        user = request.user
+        message = forkserver.encode_request(
+            request.executable, request.argv, request.env, directory=request.directory,
+            umask=request.umask, parent_pid=os.getpid(),
+            user=None if user is None else (user.name, user.uid, user.gid, user.groups),
+        )
+        try:
+            sock.sendmsg([message], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                      struct.pack(f"{len(pipes.child_ends)}i", *pipes.child_ends))])
+            reply = sock.recv(forkserver.REPLY.size)
+            (pid,) = forkserver.REPLY.unpack(reply)
+        except (OSError, struct.error) as exc:
+            self._lost(exc)
+            return _fork_here(request, pipes)
+        if pid < 0:
+            raise SpawnError(f"couldn't fork: {os.strerror(-pid)}; the system is out of "
+                             "processes or memory (check minprocs and ulimit -u)")
+        return int(pid)
+
+    def _lost(self, exc: Exception) -> None:
+        # An empty reply is the server gone idle (or killed): not worth a warning.
+        if not isinstance(exc, struct.error):
+            log.warning("the fork server failed (%s); forking in the daemon", exc)
+        if isinstance(exc, TimeoutError) and self.server_pid:
+            with contextlib.suppress(OSError):
+                os.kill(self.server_pid, signal.SIGKILL)
+        self.close()
+
+
+def _fork_server(argv: list[str], sock_fd: int) -> int:
+    """Fork and exec the fork server with ``sock_fd`` as its only descriptor past 2.
+
+    Not ``posix_spawn``: glibc's leaves its two internal signals ignored in the
+    new process, and an ignored signal is inherited through every later fork
+    and exec, so each child would start with them ignored.
+    """
+    old_mask = _set_sigmask(signal.SIG_BLOCK, _ALL_SIGNALS)
+    try:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child, which execs or _exits
+            try:
+                os.setsid()  # a terminal's ^C is for the daemon, not for its fork server
+                os.closerange(3, sock_fd)
+                os.closerange(sock_fd + 1, forkserver.MAX_FD)
+                os.set_inheritable(sock_fd, True)
+                _set_sigmask(signal.SIG_SETMASK, ())
+                os.execv(argv[0], argv)  # noqa: S606 - our own interpreter, no shell
+            finally:
+                os._exit(127)
+    finally:
+        _set_sigmask(signal.SIG_SETMASK, old_mask)
+    return pid
+
+
+class _ChildPipes:
+    """The pipes of one child: its ends go to the child, the parent keeps the others."""
+
+    def __init__(self, redirect_stderr: bool) -> None:
         opened: list[int] = []
         try:
-            for _ in range(3 if request.redirect_stderr else 4):
+            for _ in range(3 if redirect_stderr else 4):
                 opened.extend(os.pipe())
         except OSError as exc:
             _close(opened)
@@ -178,32 +301,49 @@ class ForkExecSpawner:
                 f"couldn't make the pipes for the child: {exc.strerror}; too many open files? "
                 "raise minfds (or ulimit -n)"
             ) from None
-        stdin_r, stdin_w, stdout_r, stdout_w, err_r, err_w = opened[:6]
-        stderr_r, stderr_w = (None, None) if request.redirect_stderr else opened[6:8]
-        child_ends = [stdin_r, stdout_w, err_w] + ([stderr_w] if stderr_w is not None else [])
-        parent_ends = [stdin_w, stdout_r] + ([stderr_r] if stderr_r is not None else [])
-        # Blocked signals stay blocked in the child until its handlers are reset:
-        # otherwise a signal landing between fork and exec would run the daemon's
-        # own handler inside the child and write to the daemon's wakeup pipe.
-        old_mask = _set_sigmask(signal.SIG_BLOCK, _ALL_SIGNALS)
-        try:
-            parent_pid = os.getpid()
-            pid = os.fork()
-            if pid == 0:  # pragma: no cover - runs in the child, which execs or _exits
-                _become_child(request, stdin_r, stdout_w, stderr_w, err_w, parent_pid=parent_pid)
-        except OSError as exc:
-            _close([*child_ends, err_r, *parent_ends])
-            raise SpawnError(f"couldn't fork: {exc.strerror}; the system is out of processes "
-                             "or memory (check minprocs and ulimit -u)") from None
-        finally:
-            _set_sigmask(signal.SIG_SETMASK, old_mask)
-        _close(child_ends)
-        for fd in (*parent_ends, err_r):
-            os.set_blocking(fd, False)
-        return SpawnedChild(pid, stdin_w, stdout_r, stderr_r, exec_status=err_r)
+        self.stdin_r, self.stdin_w, self.stdout_r, self.stdout_w, self.err_r, self.err_w = \
+            opened[:6]
+        self.stderr_r, self.stderr_w = (opened[6], opened[7]) if len(opened) == 8 else (-1, -1)
+        #: What the child gets: stdin, stdout, stderr (unless redirected), exec status.
+        self.child_ends = [self.stdin_r, self.stdout_w,
+                           *([self.stderr_w] if self.stderr_w >= 0 else []), self.err_w]
+        self._parent_ends = [self.stdin_w, self.stdout_r,
+                             *([self.stderr_r] if self.stderr_r >= 0 else []), self.err_r]
 
-    def kill(self, pid: int, signum: int) -> None:
-        os.kill(pid, signum)
+    def close_all(self) -> None:
+        _close([*self.child_ends, *self._parent_ends])
+
+    def hand_over(self, pid: int) -> SpawnedChild:
+        """The child has its ends: close ours of them, keep the rest (non-blocking)."""
+        _close(self.child_ends)
+        for fd in self._parent_ends:
+            os.set_blocking(fd, False)
+        return SpawnedChild(pid, self.stdin_w, self.stdout_r,
+                            self.stderr_r if self.stderr_r >= 0 else None, exec_status=self.err_r)
+
+
+def _fork_here(request: SpawnRequest, pipes: _ChildPipes) -> int:
+    user = request.user
+    # Blocked signals stay blocked in the child until its handlers are reset:
+    # otherwise a signal landing between fork and exec would run the daemon's
+    # own handler inside the child and write to the daemon's wakeup pipe.
+    old_mask = _set_sigmask(signal.SIG_BLOCK, _ALL_SIGNALS)
+    try:
+        parent_pid = os.getpid()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child, which execs or _exits
+            forkserver.become_child(
+                request.executable, request.argv, request.env,
+                (pipes.stdin_r, pipes.stdout_w, pipes.stderr_w, pipes.err_w),
+                directory=request.directory, umask=request.umask, parent_pid=parent_pid,
+                user=None if user is None else (user.name, user.uid, user.gid, user.groups),
+            )
+    except OSError as exc:
+        raise SpawnError(f"couldn't fork: {exc.strerror}; the system is out of processes "
+                         "or memory (check minprocs and ulimit -u)") from None
+    finally:
+        _set_sigmask(signal.SIG_SETMASK, old_mask)
+    return pid
 
 
 #: At most this many children are on their way to exec at once. Each holds its
@@ -292,53 +432,3 @@ def _close(fds: list[int]) -> None:
     for fd in fds:
         with contextlib.suppress(OSError):
             os.close(fd)
-
-
-def _become_child(  # pragma: no cover - runs in the forked child (tested end to end)
-    request: SpawnRequest,
-    stdin_r: int,
-    stdout_w: int,
-    stderr_w: int | None,
-    err_w: int,
-    *,
-    parent_pid: int,
-) -> NoReturn:
-    step = "prepare the child"
-    try:
-        for signum in _ALL_SIGNALS:
-            # Only what is not SIG_DFL already: a call for each of the 62 signals
-            # was most of the child's work before exec.
-            if signal.getsignal(signum) is not signal.SIG_DFL:
-                with contextlib.suppress(OSError, ValueError):
-                    signal.signal(signum, signal.SIG_DFL)
-        signal.set_wakeup_fd(-1)
-        os.setpgid(0, 0)
-        os.dup2(stdin_r, 0)
-        os.dup2(stdout_w, 1)
-        os.dup2(stdout_w if stderr_w is None else stderr_w, 2)
-        os.closerange(3, err_w)
-        os.closerange(err_w + 1, _MAX_FD)
-        if request.user is not None and request.user.uid != os.geteuid():
-            step = f"setuid to {request.user.name}"
-            os.setgroups(list(request.user.groups))
-            os.setgid(request.user.gid)
-            os.setuid(request.user.uid)
-        # After setuid: changing credentials clears the parent-death signal.
-        linux.set_parent_death_signal(signal.SIGKILL)
-        if os.getppid() != parent_pid:
-            os._exit(_CHILD_EXIT)  # the daemon died while we were starting
-        if request.umask is not None:
-            os.umask(request.umask)
-        if request.directory:
-            step = f"chdir to {request.directory}"
-            os.chdir(request.directory)
-        step = f"exec {request.executable}"
-        _set_sigmask(signal.SIG_SETMASK, ())
-        os.execve(  # noqa: S606 - a supervisor execs programs without a shell on purpose
-            request.executable, list(request.argv), dict(request.env))
-    except OSError as exc:
-        name = errno.errorcode.get(exc.errno or 0, str(exc.errno))
-        os.write(err_w, f"couldn't {step}: {name} ({exc.strerror})".encode())
-    except BaseException as exc:  # nothing may escape a forked child
-        os.write(err_w, f"couldn't {step}: {exc!r}".encode())
-    os._exit(_CHILD_EXIT)

@@ -9,8 +9,9 @@ daemonizing around it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from capataz.config.model import Config, GroupConfig, GroupKind, ProcessConfig
@@ -44,7 +45,7 @@ from capataz.supervisor.output import catch_up
 from capataz.supervisor.process import Process
 from capataz.supervisor.reaper import Reaper
 from capataz.supervisor.spawn import (
-    ForkExecSpawner,
+    ForkServerSpawner,
     SpawnedChild,
     Spawner,
     resolve_command,
@@ -54,6 +55,14 @@ from capataz.supervisor.states import RUNNING_STATES, ProcessState, SupervisorSt
 log = logging.getLogger("capataz.supervisor")
 S = ProcessState
 CHANNELS = ("stdout", "stderr")
+#: Starting at least this many processes at once goes through a fork server
+#: (see ``spawn.ForkServerSpawner``); fewer are forked sooner than it starts.
+FORK_SERVER_FROM = 16
+
+
+def autostart_count(groups: Iterable[GroupConfig]) -> int:
+    """How many processes of these groups start on their own."""
+    return sum(p.autostart for g in groups for p in g.processes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +119,7 @@ class Supervisor:
     ) -> None:
         self.config = config
         self.clock: Clock = clock or LoopClock()
-        self._spawner = spawner or ForkExecSpawner()
+        self._spawner = spawner or ForkServerSpawner()
         self._loader = loader
         self.state = SupervisorState.RUNNING
         self._listeners: list[Listener] = []
@@ -305,7 +314,15 @@ class Supervisor:
     async def _start_many(self, processes: list[Process], wait: bool) -> list[ProcessResult]:
         # Spawned in order at once, then awaited together: a process does not wait
         # for the previous one to be RUNNING, as in Supervisor's own startup.
-        runs = [self._result(p, self.start_process(_namespec(p), wait)) for p in processes]
+        with self.fork_server(len(processes)):
+            runs = [asyncio.ensure_future(self._result(p, self.start_process(_namespec(p), wait)))
+                    for p in processes]
+            try:
+                await asyncio.sleep(0)  # each run up to its first wait: every spawn is done
+            except BaseException:
+                for run in runs:
+                    run.cancel()
+                raise
         return list(await asyncio.gather(*runs))
 
     async def _stop_many(self, processes: list[Process], wait: bool) -> list[ProcessResult]:
@@ -434,8 +451,7 @@ class Supervisor:
             raise AlreadyAddedError(name)
         group = self._add_group(config)
         self._emit(GroupChange(name, added=True))
-        for process in group.ordered():
-            process.autostart()
+        self._autostart(group.ordered())
 
     def remove_group(self, name: str) -> None:
         """Forget a group whose processes are all stopped."""
@@ -471,6 +487,24 @@ class Supervisor:
         self._set_state(SupervisorState.RESTARTING)
         self._wake()
 
+    def _autostart(self, processes: list[Process]) -> None:
+        with self.fork_server(sum(p.config.autostart for p in processes)):
+            for process in processes:
+                process.autostart()
+
+    @contextlib.contextmanager
+    def fork_server(self, starts: int) -> Iterator[None]:
+        """Around ``starts`` spawns in a row: a fork server does them if they are many."""
+        spawner = self._spawner
+        if starts < FORK_SERVER_FROM or not isinstance(spawner, ForkServerSpawner):
+            yield
+            return
+        spawner.start()
+        try:
+            yield
+        finally:
+            spawner.close()
+
     def _wake(self) -> None:
         if self._request is not None:
             self._request.set()
@@ -485,8 +519,7 @@ class Supervisor:
         try:
             while True:
                 self._set_state(SupervisorState.RUNNING)
-                for process in self.processes():
-                    process.autostart()
+                self._autostart(self.processes())
                 await self._request.wait()
                 self._request.clear()
                 await self.stop_everything()
@@ -535,10 +568,12 @@ class Supervisor:
                 waiting = [p for p in waiting if not p.stopped]
 
     def close(self) -> None:
-        """Release every log file (the daemon is exiting)."""
+        """Release every log file and the spawner's fork server (the daemon is exiting)."""
         for group in list(self.groups.values()):
             self._drop_group(group)
         self.logfiles.close_all()
+        if isinstance(self._spawner, ForkServerSpawner):
+            self._spawner.close()
 
 
 def _namespec(process: Process) -> str:
