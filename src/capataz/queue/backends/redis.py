@@ -200,6 +200,8 @@ class RedisBackend:
         self._channel = f"{self.prefix}:wake"
         #: Each script's EVALSHA, its SHA and the prefix, packed once (see _evalsha).
         self._heads: dict[str, bytes] = {}
+        self._claim_next_args: tuple[str, Sequence[str], dict[str, float],
+                                     tuple[Sequence[Any], bytes]] | None = None
         try:
             # One immediate retry replaces a connection that died with a server restart;
             # longer outages are ridden out by this class, not inside redis-py.
@@ -260,7 +262,8 @@ class RedisBackend:
         """A script of a worker's hot path (claim, renew, settle), on the worker's link."""
         return self._use(lambda: self._evalsha(self._scripts[name], args), patience=patience)
 
-    def _evalsha(self, script: Script, args: Sequence[Any], *, text: bool = False) -> Any:
+    def _evalsha(self, script: Script, args: Sequence[Any], *, text: bool = False,
+                 fixed: tuple[Sequence[Any], bytes] = ((), b"")) -> Any:
         """EVALSHA on the worker's link, straight on its connection.
 
         redis-py's command path (options, retry wrapper, per-command bookkeeping)
@@ -270,14 +273,15 @@ class RedisBackend:
         answer is read off the socket here, without redis-py's reply parser. As in
         redis-py, a dropped connection is replaced and the command sent again once; a
         script the server does not know (it restarted) goes through redis-py, which
-        loads it.
+        loads it. ``fixed`` is more arguments after ``args``, with their packed form.
         """
         link = self._link()
         conn = link.connection
         head = self._heads.get(script.sha)
         if head is None:
             head = self._heads[script.sha] = _bulk(("EVALSHA", script.sha, 0, self.prefix))
-        packed = b"*%d\r\n%b%b" % (len(args) + 4, head, _bulk(args))
+        more, packed_more = fixed
+        packed = b"*%d\r\n%b%b%b" % (len(args) + len(more) + 4, head, _bulk(args), packed_more)
         with link.single_connection_lock:
             if conn is not None:
                 for retry in (False, True):
@@ -292,7 +296,7 @@ class RedisBackend:
                         conn.disconnect()  # type: ignore[no-untyped-call, unused-ignore]
                         if retry:
                             raise
-        return script(keys=[], args=[self.prefix, *args], client=link)
+        return script(keys=[], args=[self.prefix, *args, *more], client=link)
 
     def _link(self) -> redis.Redis:
         """One connection, kept, for a worker's own calls.
@@ -361,13 +365,11 @@ class RedisBackend:
         if self._pubsub is None:
             self._subscribe()
         now = self._clock.time()
-        args: list[Any] = [finished or "", now, worker, now + lease_seconds, _nonce(),
-                           len(markers)]
-        for name, value in markers.items():
-            args += (name, value)
-        args += queues
+        args = (finished or "", now, now + lease_seconds, _nonce())
+        fixed = self._claim_next_fixed(worker, queues, markers)
         try:
-            answer = self._use(lambda: self._evalsha(self._claim_next_script, args, text=True))
+            answer = self._use(lambda: self._evalsha(self._claim_next_script, args, text=True,
+                                                     fixed=fixed))
         except StoreUnavailableError:
             return NextJob(None, self.complete(finished) if finished is not None else True)
         flat = json.loads(answer)
@@ -382,6 +384,22 @@ class RedisBackend:
         m, uuid, queue, payload, attempts, exceptions, created_at, token = flat[2:10]
         return NextJob(ReservedJob(int(m), uuid, queue, payload, int(attempts), int(exceptions),
                                    float(created_at), token), completed)
+
+    def _claim_next_fixed(self, worker: str, queues: Sequence[str],
+                          markers: Mapping[str, float]) -> tuple[Sequence[Any], bytes]:
+        """claim_next's arguments that stay the same from one job to the next (worker,
+        markers, queues), packed once for as long as they do."""
+        cached = self._claim_next_args
+        if (cached is not None and cached[0] is worker and cached[1] is queues
+                and cached[2] == markers):
+            return cached[3]
+        more: list[Any] = [worker, len(markers)]
+        for name, value in markers.items():
+            more += (name, value)
+        more += queues
+        fixed = (more, _bulk(more))
+        self._claim_next_args = (worker, queues, dict(markers), fixed)
+        return fixed
 
     def renew(self, lease_token: str, lease_seconds: float) -> bool:
         return bool(self._worker_script("renew", lease_token, self._clock.time() + lease_seconds))

@@ -1,4 +1,4 @@
--- claim_next(P, finished token or "", now, worker, lease_expires_at, nonce, n,
+-- claim_next(P, finished token or "", now, lease_expires_at, nonce, worker, n,
 --            [marker name, value] * n, queue...)
 -- -> JSON [completed (1 or 0), 1, the store's markers as name, value...] when the markers
 --    are not the n given: nothing is reserved, so the worker sees a restart or pause first;
@@ -27,7 +27,7 @@ for i = 8, 6 + 2 * n, 2 do
         paused[queue] = true
     end
 end
-local next_job = claim(ARGV[3], ARGV[4], ARGV[5], 1, 6, 8 + 2 * n, paused, handed)
+local next_job = claim(ARGV[3], ARGV[6], ARGV[4], 1, 5, 8 + 2 * n, paused, handed)
 table.insert(next_job, 1, 0)
 table.insert(next_job, 1, done)
 return cjson.encode(next_job)
