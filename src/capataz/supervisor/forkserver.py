@@ -14,13 +14,14 @@ child of the daemon, not of the fork server: the daemon reaps it, signals
 it, and is the parent its parent-death signal watches. The child then runs
 ``become_child``, the same code as a child the daemon forks itself.
 
-The daemon sends one request per child over a ``SOCK_SEQPACKET`` socket: the
-marshalled ``(executable, argv, env, directory, umask, user, parent_pid)``
-with the child's descriptors (stdin, stdout, stderr unless it goes to
-stdout, the exec-status pipe) passed as ``SCM_RIGHTS``; the answer is the pid, or minus
-the errno of a failed clone. The server dies with the daemon (its own
-parent-death signal) and exits by itself after ``IDLE_SECONDS`` without a
-request; the daemon then forks in-process until it starts another.
+The daemon sends one request per child over a ``SOCK_SEQPACKET`` socket:
+the marshalled ``(executable, argv, env, directory, umask, user,
+parent_pid)`` with the child's descriptors (stdin, stdout, stderr unless it
+goes to stdout, the exec-status pipe) passed as ``SCM_RIGHTS``. The answer is
+the pid, or minus the errno of a failed clone (the daemon then forks that
+child itself). The server dies with the daemon (its own parent-death signal)
+and exits by itself after ``IDLE_SECONDS`` without a request; the daemon
+then forks in-process until it starts another.
 """
 
 from __future__ import annotations
@@ -228,6 +229,7 @@ def main(argv: list[str]) -> int:  # pragma: no cover - the fork server's own pr
     # Only the daemon tells us to stop; a terminal's ^C or a stray signal must not.
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
         signal.signal(signum, signal.SIG_IGN)
+    set_sigmask(signal.SIG_SETMASK, ())  # the daemon started us with every signal blocked
     serve(socket.socket(fileno=sock_fd), idle)
     return 0
 

@@ -248,8 +248,10 @@ class ForkServerSpawner(ForkExecSpawner):
             self._lost(exc)
             return _fork_here(request, pipes)
         if pid < 0:
-            raise SpawnError(f"couldn't fork: {os.strerror(-pid)}; the system is out of "
-                             "processes or memory (check minprocs and ulimit -u)")
+            # Out of processes or memory, or a clone this system refuses (a seccomp
+            # filter, say): the daemon's own fork tells which, with its own error.
+            self._lost(OSError(-pid, f"its clone failed: {os.strerror(-pid)}"))
+            return _fork_here(request, pipes)
         return int(pid)
 
     def _lost(self, exc: Exception) -> None:
@@ -278,7 +280,7 @@ def _fork_server(argv: list[str], sock_fd: int) -> int:
                 os.closerange(3, sock_fd)
                 os.closerange(sock_fd + 1, forkserver.MAX_FD)
                 os.set_inheritable(sock_fd, True)
-                _set_sigmask(signal.SIG_SETMASK, ())
+                # Still all blocked: the server unblocks them once its handlers are set.
                 os.execv(argv[0], argv)  # noqa: S606 - our own interpreter, no shell
             finally:
                 os._exit(127)

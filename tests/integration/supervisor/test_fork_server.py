@@ -131,6 +131,9 @@ def test_a_killed_fork_server_means_forking_in_process(caplog: pytest.LogCapture
     assert spawner.start()  # already running: nothing more
     first = _spawn_sleep(spawner)
     assert int(_status(first)["PPid"]) == os.getpid()
+    server = _status(spawner.server_pid)
+    assert int(server["PPid"]) == os.getpid()
+    assert int(server["SigBlk"], 16) == 0  # started blocked, it unblocked once ready
     os.kill(spawner.server_pid, signal.SIGKILL)
     _reap(spawner.server_pid)
     second = _spawn_sleep(spawner)  # forked here, the server being gone
@@ -193,21 +196,25 @@ def test_a_fork_server_that_cannot_start_means_forking_in_process(
     _finish(pid)
 
 
-def test_a_failed_clone_is_a_spawn_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The server's answer -errno becomes the same SpawnError as a failed fork."""
+def test_a_failed_clone_means_forking_in_process(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The server's answer -errno: the daemon forks this child and the next ones itself."""
     spawner = ForkServerSpawner()
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    theirs.send(forkserver.REPLY.pack(-errno.EAGAIN))
+    theirs.send(forkserver.REPLY.pack(-errno.EPERM))
     monkeypatch.setattr(spawner, "_sock", ours)
-    with pytest.raises(spawn.SpawnError, match="couldn't fork: Resource temporarily"):
-        spawner.spawn(SpawnRequest("/bin/sleep", ("sleep", "30"), {}))
+    pid = _spawn_sleep(spawner)
+    assert alive(pid)
+    assert "its clone failed: Operation not permitted" in caplog.text
     message, ancillary, _, _ = theirs.recvmsg(1 << 16, socket.CMSG_SPACE(16))
     assert message
     assert ancillary  # the request went with the child's descriptors
     for fd in forkserver._received_fds(ancillary):
         os.close(fd)
-    spawner.close()
+    assert theirs.recv(8) == b""  # the daemon let the server go
     theirs.close()
+    _finish(pid)
 
 
 class TestServe:
