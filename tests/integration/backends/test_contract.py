@@ -143,6 +143,27 @@ def test_an_expired_lease_frees_the_job_and_the_old_token_is_refused(store):
     assert alive.failed_jobs() == []
 
 
+@pytest.mark.parametrize("through", ["claim", "claim_next"])
+def test_a_job_whose_lease_expired_comes_before_a_younger_one(store, through):
+    """An expired job goes back to its place in its queue: the next claim takes it before
+    a job pushed later, and frees the expired jobs of other queues for their turn."""
+    dead, alive = store.open(), store.open()
+    dead.push([job("old"), job("other", "low")])
+    assert dead.claim(["default"], "dead-worker", 3).uuid == "old"
+    assert dead.claim(["low"], "dead-worker", 3).uuid == "other"
+    store.clock.advance(4)
+    alive.push([job("young", at=store.clock.time())])
+    if through == "claim":
+        taken = alive.claim(["default", "low"], "w", 30)
+    else:
+        taken = claim_next_for(alive)(None, ["default", "low"], "w", 30, alive.markers()).job
+    assert (taken.uuid, taken.attempts) == ("old", 2)
+    counts = {(s.queue, s.waiting, s.running) for s in alive.stats()}
+    assert counts == {("default", 1, 1), ("low", 1, 0)}
+    assert alive.claim(["low"], "w", 30).uuid == "other"
+    assert alive.claim(["default"], "w", 30).uuid == "young"
+
+
 def test_renewing_keeps_the_lease(store):
     """A job whose lease is renewed is never handed to a second worker."""
     holder, other = store.open(), store.open()

@@ -125,24 +125,23 @@ SELECT unique_key, uuid FROM {schema}.jobs WHERE unique_key = ANY(%(keys)s);
 -- Given the markers the worker knows (names in code point order, values alike), it
 -- reserves only if the store's markers are the same in this snapshot, and otherwise
 -- returns the store's: a restart or pause is seen before another job is taken.
--- The statement reads one snapshot, so the jobs it frees can only be reserved by the
--- next statement; the caller runs it again when it freed some. The first row carries
--- the counts and the markers; its job columns are NULL when no job was reserved.
+-- A job whose lease expired competes for this queue with the ready jobs in its own
+-- place (available_at, id), so it is reserved before a younger job, as Laravel's pop
+-- takes an expired reservation in id order. No row is changed twice in the statement:
+-- the expired jobs it reserves are not among those it frees. The statement reads one
+-- snapshot, so the expired jobs of other queues it frees can only be reserved by the
+-- next statement. The first row carries the counts and the markers; its job columns
+-- are NULL when no job was reserved.
 WITH relaxed AS (
     SELECT set_config('synchronous_commit', 'off', true) AS setting
 ), finished AS (
     DELETE FROM {schema}.jobs WHERE lease_token = %(finished)s::text AND state = 'running'
     RETURNING id
-), rescued AS (
-    UPDATE {schema}.jobs
-    SET state = 'ready', lease_token = NULL, lease_expires_at = NULL, worker = NULL
-    WHERE id IN (
-        SELECT id FROM {schema}.jobs
-        WHERE %(rescue)s AND state = 'running' AND lease_expires_at <= %(now)s
-          AND lease_token IS DISTINCT FROM %(finished)s::text
-        FOR UPDATE SKIP LOCKED
-    )
-    RETURNING id
+), expired AS (
+    SELECT id, queue, available_at FROM {schema}.jobs
+    WHERE %(rescue)s AND state = 'running' AND lease_expires_at <= %(now)s
+      AND lease_token IS DISTINCT FROM %(finished)s::text
+    FOR UPDATE SKIP LOCKED
 ), store_markers AS (
     SELECT coalesce(array_agg(name ORDER BY name COLLATE "C"), ARRAY[]::text[]) AS names,
            coalesce(array_agg(value ORDER BY name COLLATE "C"), ARRAY[]::double precision[]) AS store_values
@@ -152,21 +151,37 @@ WITH relaxed AS (
            OR (names = %(marker_names)s::text[]
                AND store_values = %(marker_values)s::double precision[]) AS same
     FROM store_markers
+), open_queue AS (
+    SELECT (SELECT same FROM unchanged)
+           AND NOT EXISTS (SELECT 1 FROM {schema}.markers WHERE name = 'pause:' || %(queue)s)
+           AS open
+), ready AS (
+    SELECT id, available_at FROM {schema}.jobs
+    WHERE state = 'ready' AND queue = %(queue)s AND available_at <= %(now)s
+      AND (SELECT open FROM open_queue)
+    ORDER BY available_at, id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+), next AS (
+    SELECT id FROM (
+        SELECT id, available_at FROM ready
+        UNION ALL
+        SELECT id, available_at FROM expired
+        WHERE queue = %(queue)s AND (SELECT open FROM open_queue)
+    ) AS candidates
+    ORDER BY available_at, id
+    LIMIT %(limit)s
+), rescued AS (
+    UPDATE {schema}.jobs
+    SET state = 'ready', lease_token = NULL, lease_expires_at = NULL, worker = NULL
+    WHERE id IN (SELECT id FROM expired) AND id NOT IN (SELECT id FROM next)
+    RETURNING id
 ), claimed AS (
     UPDATE {schema}.jobs AS j
     SET state = 'running', attempts = j.attempts + 1, reserved_at = %(now)s,
         lease_token = replace(gen_random_uuid()::text, '-', ''),
         lease_expires_at = %(lease_expires_at)s, worker = %(worker)s
-    FROM (
-        SELECT id FROM {schema}.jobs
-        WHERE state = 'ready' AND queue = %(queue)s AND available_at <= %(now)s
-          AND NOT EXISTS (SELECT 1 FROM {schema}.markers WHERE name = 'pause:' || %(queue)s)
-          AND (SELECT same FROM unchanged)
-        ORDER BY available_at, id
-        LIMIT %(limit)s
-        FOR UPDATE SKIP LOCKED
-    ) AS next
-    WHERE j.id = next.id
+    WHERE j.id IN (SELECT id FROM next)
     RETURNING j.id, j.uuid, j.queue, j.payload, j.attempts, j.exceptions, j.created_at,
               j.lease_token, j.available_at
 )
