@@ -30,13 +30,14 @@ from capataz.supervisor import mainlog
 ErrorReporter = Callable[[str, OSError], None]
 Buffer = bytes | bytearray | memoryview
 
-#: The most one ``splice`` moves: a quarter of an enlarged pipe, so the writer,
-#: woken after each, refills the pipe while the rest is moved.
-SPLICE_CHUNK = 256 * 1024
+#: The most one ``splice`` moves: a whole enlarged pipe. Through the ``Relay`` the
+#: child's pipe is free again once its pages have moved, so its writer refills
+#: it while the relay goes to the file; one move per wake is the least work.
+SPLICE_CHUNK = 1024 * 1024
 #: ``splice`` errors meaning "this file cannot take splice at all": read instead, for good.
 _SPLICE_UNSUPPORTED = {errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EBADF, errno.EXDEV}
 #: The relay's size: as many slots as the largest pipe a child gets (``LARGE_PIPE``),
-#: so one move takes a whole ``SPLICE_CHUNK`` however the child's pages are filled.
+#: so one move can take all that pipe holds.
 RELAY_SIZE = 1024 * 1024
 
 

@@ -514,6 +514,8 @@ def test_one_wake_empties_a_full_pipe(tmp_path: Path, monkeypatch: pytest.Monkey
     """A pipe holding more than one splice is emptied in one turn, not a chunk per rest:
     a writer kept blocked would otherwise be paced by the reader's chunk size."""
     monkeypatch.setattr(output, "_budget", PipeBudget(None))
+    monkeypatch.setattr(logfiles, "SPLICE_CHUNK", 256 * 1024)  # a quarter of the pipe
+    monkeypatch.setattr(output, "SPLICE_STREAK", 256 * 1024)
     path = tmp_path / "full.log"
 
     async def scenario() -> None:
@@ -675,3 +677,41 @@ def test_closing_the_logs_closes_the_relay(tmp_path: Path, fresh_relay: None) ->
     for fd in (r, w):
         os.close(fd)
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_a_full_enlarged_pipe_goes_to_the_file_in_one_move(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_relay: None
+) -> None:
+    """Through the relay a whole enlarged pipe is one move and one splice into the file."""
+    monkeypatch.setattr(output, "_budget", PipeBudget(None))
+    real_splice = os.splice
+    into_file: list[int] = []
+
+    def counting(*args: int, **kwargs: int) -> int:
+        moved = real_splice(*args, **kwargs)
+        if "offset_dst" in kwargs:
+            into_file.append(moved)
+        return moved
+
+    monkeypatch.setattr(os, "splice", counting)
+    path = tmp_path / "whole.log"
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        r, w = os.pipe()
+        os.set_blocking(r, False)
+        reader = PipeReader(loop, r, OutputChannel(LogFile(str(path), 0, 0)))
+        assert reader._grow()
+        os.set_blocking(w, False)
+        written = 0
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                written += os.write(w, b"y" * 99 + b"\n")
+        loop.remove_reader(r)
+        reader._wake()
+        assert written > output.LARGE_PIPE * 0.9  # 40 lines a page
+        assert into_file == [written]
+        reader.close()
+        os.close(w)
+
+    asyncio.run(scenario())
