@@ -314,7 +314,7 @@ class Supervisor:
     async def _start_many(self, processes: list[Process], wait: bool) -> list[ProcessResult]:
         # Spawned in order at once, then awaited together: a process does not wait
         # for the previous one to be RUNNING, as in Supervisor's own startup.
-        with self.fork_server(len(processes)):
+        with self._fork_server_for(len(processes)):
             runs = [asyncio.ensure_future(self._result(p, self.start_process(_namespec(p), wait)))
                     for p in processes]
             try:
@@ -488,12 +488,12 @@ class Supervisor:
         self._wake()
 
     def _autostart(self, processes: list[Process]) -> None:
-        with self.fork_server(sum(p.config.autostart for p in processes)):
+        with self._fork_server_for(sum(p.config.autostart for p in processes)):
             for process in processes:
                 process.autostart()
 
     @contextlib.contextmanager
-    def fork_server(self, starts: int) -> Iterator[None]:
+    def _fork_server_for(self, starts: int) -> Iterator[None]:
         """Around ``starts`` spawns in a row: a fork server does them if they are many."""
         spawner = self._spawner
         if starts < FORK_SERVER_FROM or not isinstance(spawner, ForkServerSpawner):
