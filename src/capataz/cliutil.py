@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import functools
 import os
 import sys
 from collections.abc import Callable, Sequence
 
+import capataz
 from capataz import exitcodes
 
 Main = Callable[[Sequence[str] | None], int]
@@ -34,3 +36,20 @@ def survives_closed_stdout(main: Main) -> Main:
         return status
 
     return guarded
+
+
+class PrintVersion(argparse.Action):
+    """``--version``: print the version and exit; it is looked up only then.
+
+    Reading it costs importlib.metadata (zipfile, csv, email: ~15 ms), which every
+    worker and daemon start would otherwise pay for a flag it is not given.
+    """
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        print(capataz.__version__)
+        parser.exit()

@@ -11,8 +11,8 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from capataz import __version__, exitcodes
-from capataz.cliutil import survives_closed_stdout
+from capataz import exitcodes
+from capataz.cliutil import PrintVersion, survives_closed_stdout
 from capataz.queue import commands, failed_commands
 from capataz.queue.connections import URL_ENV, default_store_path
 from capataz.queue.envargs import (
@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="capataz", description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=__version__)
+    parser.add_argument("--version", action=PrintVersion, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _work_parser(sub, "work")
     _work_parser(sub, "queue:work")

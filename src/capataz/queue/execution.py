@@ -21,10 +21,9 @@ changes nothing.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -180,7 +179,8 @@ class JobRun:
 
     def _call(self, func: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
         result = func(*args, **kwargs)
-        if asyncio.iscoroutine(result):
+        # What asyncio.iscoroutine checks, without importing asyncio into every worker.
+        if isinstance(result, Coroutine):
             return self._run_coroutine(result)
         return result
 

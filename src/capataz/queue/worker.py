@@ -16,7 +16,6 @@ markers after every job (Laravel reads its cache after every job).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import contextvars
 import os
@@ -26,7 +25,7 @@ import sys
 import weakref
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from capataz import exitcodes
 from capataz.queue.backends.base import (
@@ -44,6 +43,9 @@ from capataz.queue.execution import Defaults, JobRun
 from capataz.queue.output import Output
 from capataz.queue.registry import REGISTRY, Registry
 from capataz.queue.watchdog import ThreadWatchdog, Watchdog
+
+if TYPE_CHECKING:
+    import asyncio
 
 #: Exit code of a worker whose job ran past its timeout; the supervisor starts a fresh one.
 TIMED_OUT = exitcodes.FAILURE
@@ -302,6 +304,8 @@ class Worker:
         # One event loop for the worker's life: async jobs share it instead of
         # paying for a new loop per job.
         if self._runner is None:
+            import asyncio  # only a worker that runs async jobs pays for it
+
             self._runner = asyncio.Runner()
         # The runner would otherwise run every job in the context it captured for the
         # first one; each job needs the current one (current_job()).

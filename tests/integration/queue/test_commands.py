@@ -304,3 +304,11 @@ def test_failed_lists_hostile_payloads_without_breaking(url, store, capsys):
     assert run(url, "queue:failed") == exitcodes.OK
     rows = capsys.readouterr().out.splitlines()[1:]
     assert [row.split()[4] for row in rows] == ["?", "?"]
+
+
+def test_version_prints_the_installed_version_and_exits_ok(capsys):
+    """--version answers from the package metadata, read only when the flag is given."""
+    from importlib.metadata import version
+
+    assert main(["--version"]) == exitcodes.OK
+    assert capsys.readouterr().out.strip() == version("capataz")
