@@ -35,3 +35,21 @@ def test_sides_keep_only_matching_sides(capsys: pytest.CaptureFixture[str]) -> N
     assert out[2].endswith("[capataz-redis]")
     assert main(["--list", "--sides", "nobody"]) == 2
     assert "no scenario has a side matching --sides" in capsys.readouterr().err
+
+
+def test_capataz_is_byte_compiled_before_a_run_even_without_bytecode_writing(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An editable install has no .pyc files under PYTHONDONTWRITEBYTECODE; the harness
+    writes them, so capataz starts as an installed package does, like the peers."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    from bench import cli, peers_env
+
+    module = peers_env.REPO_ROOT / "src" / "capataz" / "exitcodes.py"
+    cached = Path(importlib.util.cache_from_source(str(module)))
+    cached.unlink(missing_ok=True)
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    cli._compile_sources()
+    assert cached.exists()
