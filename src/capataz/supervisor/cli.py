@@ -10,26 +10,12 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import capataz
 from capataz import exitcodes
-from capataz.cliutil import survives_closed_stdout
+from capataz.cliutil import PrintVersion, survives_closed_stdout
 from capataz.config import load
 from capataz.config.errors import ConfigError
 from capataz.config.model import Config
 from capataz.supervisor.errors import DaemonSetupError
-
-
-class _PrintVersion(argparse.Action):
-    """``-v``: print the version and exit; it is looked up only then (see ``capataz``)."""
-
-    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
-                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:
-        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
-
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
-                 values: object, option_string: str | None = None) -> None:
-        print(capataz.__version__)
-        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-a", "--minfds", help="minimum free file descriptors")
     parser.add_argument("--minprocs", help="minimum free process slots")
     parser.add_argument("-t", "--strip_ansi", action="store_true", help="strip ANSI from logs")
-    parser.add_argument("-v", "--version", action=_PrintVersion,
+    parser.add_argument("-v", "--version", action=PrintVersion,
                         help="show the version and exit")
     parser.add_argument(
         "--check",
