@@ -178,6 +178,35 @@ def test_renewing_keeps_the_lease(store):
     assert not holder.complete("no-such-token")
 
 
+def test_a_token_that_holds_nothing_settles_nothing(backend):
+    """complete, release, fail and renew with a token no lease was given under change
+    nothing, and the job stays with its holder."""
+    backend.push([job("a")])
+    held = backend.claim(["default"], "w", 30)
+    assert not backend.complete("forged")
+    assert not backend.release("forged", 0, after_exception=False)
+    assert not backend.fail("forged", "x")
+    assert not backend.renew("forged", 5)
+    assert backend.failed_jobs() == []
+    assert [(s.waiting, s.running) for s in backend.stats()] == [(0, 1)]
+    assert backend.complete(held.lease_token)
+
+
+def test_after_an_empty_claim_expired_leases_and_due_jobs_are_still_found(store):
+    """A claim that found nothing does not hide a lease that expires or a job that comes
+    due later (a store may remember that it found nothing; it must not trust that)."""
+    worker = store.open()
+    worker.push([job("held", "mail"), job("later", delay=10)])
+    assert worker.claim(["mail"], "w1", 5).uuid == "held"
+    assert worker.claim(["mail", "default"], "w2", 5) is None
+    store.clock.advance(5)
+    again = worker.claim(["mail", "default"], "w2", 5)
+    assert (again.uuid, again.attempts) == ("held", 2)
+    assert worker.claim(["default"], "w2", 5) is None
+    store.clock.advance(5)
+    assert worker.claim(["default"], "w2", 5).uuid == "later"
+
+
 # -- failed jobs ------------------------------------------------------------------------
 def test_failed_jobs_are_listed_found_retried_and_forgotten(store):
     """fail() moves the job to the failed jobs with its exception; it is found by id or uuid,
