@@ -1,11 +1,13 @@
 """Model-based check: random sequences of operations give the same answers on the
-PostgreSQL and Redis stores as on the in-memory one (the reference), on one fake clock."""
+SQLite, PostgreSQL and Redis stores as on the in-memory one (the reference), on one
+fake clock."""
 
 from __future__ import annotations
 
 import os
 import secrets
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -18,6 +20,7 @@ from capataz.queue.backends.base import Backend, NewJob
 from capataz.queue.backends.memory import MemoryBackend
 from capataz.queue.backends.postgres import PostgresBackend
 from capataz.queue.backends.redis import RedisBackend
+from capataz.queue.backends.sqlite import SqliteBackend
 from capataz.queue.clock import FakeClock
 
 from .conftest import drop_prefix, drop_schema, unique_name, with_query
@@ -118,6 +121,16 @@ def machine(open_store: Opener) -> type[RuleBasedStateMachine]:
 
 
 @pytest.fixture
+def sqlite_opener(tmp_path: Path) -> Opener:
+    files = iter(range(1_000_000))
+
+    def open_store(clock: FakeClock) -> Backend:
+        return SqliteBackend(tmp_path / f"model-{next(files)}.db", clock)
+
+    return open_store
+
+
+@pytest.fixture
 def pg_opener(postgres_url: str) -> Iterator[Opener]:
     schema = unique_name("pg")
     url = with_query(postgres_url, schema=schema)
@@ -150,8 +163,16 @@ def redis_opener(redis_url: str) -> Iterator[Opener]:
 
 
 # A few examples in every run; CAPATAZ_SLOW=1 explores many more.
-SETTINGS = settings(max_examples=200 if os.environ.get("CAPATAZ_SLOW") == "1" else 8,
+SETTINGS = settings(max_examples=200 if os.environ.get("CAPATAZ_SLOW") == "1" else 25,
                     stateful_step_count=25, deadline=None)
+
+
+def test_sqlite_gives_the_same_answers_as_the_reference(sqlite_opener):
+    """Random operations on SQLite and on the in-memory store agree at every step."""
+    case = machine(sqlite_opener).TestCase
+    # A local file is cheap: explore more than the server-backed stores do.
+    case.settings = settings(SETTINGS, max_examples=max(SETTINGS.max_examples, 100))
+    case("runTest").runTest()
 
 
 def test_postgres_gives_the_same_answers_as_the_reference(pg_opener):
