@@ -1,41 +1,36 @@
-"""Start and stop the control listeners a configuration asks for.
+"""Serve the control API on the listeners ``listeners`` binds (aiohttp's server).
 
-``[unix_http_server]`` gives a UNIX socket (``chmod``, ``chown``, credentials);
-each ``[inet_http_server]`` a TCP port. With neither, capatazd still serves a
-UNIX socket at ``capataz.control.defaults.default_socket_path()``, mode 0700,
-so its owner can always reach it.
-
-A TCP listener beyond the loopback interface without a password would let
-anyone who can reach the port run any command as the daemon's user (the
-programs are the daemon's to start, and ``supervisor.*`` can stop them all),
-so it is refused unless the caller passes ``allow_unauthenticated=True``
-(capatazd: ``CAPATAZ_ALLOW_UNAUTHENTICATED_HTTP=1``).
+``start_control_servers`` binds them itself unless given them already bound:
+capatazd binds them before it starts any program and serves them once its
+programs are spawning (``capataz.supervisor.daemon``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
-import grp
-import ipaddress
 import logging
 import os
-import pwd
 import socket
-import stat
 from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from capataz.config import default_control_socket
-from capataz.config.model import Config, InetHttpServerConfig, UnixHttpServerConfig
-from capataz.control.errors import ControlError
+from capataz.config.model import Config
 from capataz.control.http_app import DEFAULT_MAX_BODY, Credentials, build_app
 from capataz.control.interface import ControlBackend
+from capataz.control.listeners import (
+    ALLOW_ENV,
+    BoundListeners,
+    Section,
+    bind_listeners,
+    check_exposure,
+    is_loopback,
+)
+
+__all__ = ["ALLOW_ENV", "ControlServers", "check_exposure", "is_loopback",
+           "start_control_servers"]
 
 log = logging.getLogger("capataz.control")
-
-ALLOW_ENV = "CAPATAZ_ALLOW_UNAUTHENTICATED_HTTP"
 
 
 @dataclass
@@ -56,115 +51,10 @@ class ControlServers:
             self.socket_path = None
 
 
-def _credentials(section: UnixHttpServerConfig | InetHttpServerConfig) -> Credentials | None:
+def _credentials(section: Section) -> Credentials | None:
     if section.username is None:
         return None
     return Credentials(section.username, section.password or "")
-
-
-def _claim_socket_path(path: str) -> None:
-    """Remove a stale socket file; refuse if a live server answers on it."""
-    try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        return
-    if not stat.S_ISSOCK(mode):
-        raise ControlError(f"{path} exists and is not a socket; remove it or choose another "
-                           "[unix_http_server] file")
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.connect(path)
-    except OSError:
-        os.unlink(path)  # nobody listens: left over by a daemon that died
-        return
-    finally:
-        probe.close()
-    raise ControlError(f"another program is already listening on {path}; stop it (or "
-                       "shutdown that daemon) first, or choose another [unix_http_server] file")
-
-
-def _bind_unix(path: str, mode: int) -> socket.socket:
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    # umask is process-wide, but bind() is the only call in between and the
-    # daemon spawns nothing while it starts its servers: the socket is never,
-    # even for an instant, open wider than its configured mode.
-    old = os.umask(0o777 & ~mode)
-    try:
-        sock.bind(path)
-    except OSError as exc:
-        sock.close()
-        raise ControlError(f"cannot create the control socket {path}: {exc.strerror}") from exc
-    finally:
-        os.umask(old)
-    os.chmod(path, mode)
-    return sock
-
-
-def _chown(path: str, owner: tuple[str, str | None]) -> None:
-    user, group = owner
-    try:
-        entry = pwd.getpwnam(user)
-        gid = grp.getgrnam(group).gr_gid if group else entry.pw_gid
-        os.chown(path, entry.pw_uid, gid)
-    except KeyError as exc:
-        raise ControlError(f"[unix_http_server] chown: no such user or group {exc}") from None
-    except OSError as exc:
-        raise ControlError(f"cannot chown {path} to {user}: {exc.strerror} (chown needs root)"
-                           ) from exc
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        pass
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except OSError:
-        return False
-    return bool(addresses) and all(ipaddress.ip_address(a).is_loopback for a in addresses)
-
-
-def check_exposure(section: InetHttpServerConfig, allow_unauthenticated: bool) -> None:
-    if section.username is not None or is_loopback(section.host):
-        return
-    where = section.host or "every interface"
-    if allow_unauthenticated:
-        log.critical("[%s] serves %s:%s without a password: anyone who can reach it can "
-                     "stop, start and signal every process", section.name, where, section.port)
-        return
-    raise ControlError(
-        f"[{section.name}] would listen on {where}:{section.port} without a username and "
-        "password, so anyone who can reach that port could stop, start and signal every "
-        "process as this daemon's user. Set username= and password= in that section, or "
-        "listen on 127.0.0.1, or (on a network you trust) set "
-        f"{ALLOW_ENV}=1 to allow it anyway."
-    )
-
-
-def _bind_tcp(section: InetHttpServerConfig) -> socket.socket:
-    host = section.host or None
-    try:
-        infos = socket.getaddrinfo(host, section.port, type=socket.SOCK_STREAM,
-                                   flags=socket.AI_PASSIVE)
-    except OSError as exc:
-        raise ControlError(f"[{section.name}] port: cannot resolve {section.host!r}: {exc}"
-                           ) from exc
-    family, kind, proto, _, address = infos[0]
-    sock = socket.socket(family, kind, proto)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind(address)
-    except OSError as exc:
-        sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            raise ControlError(f"[{section.name}] port {section.port} is already in use by "
-                               "another program; stop it or choose another port") from exc
-        raise ControlError(f"[{section.name}] cannot listen on {section.host}:{section.port}: "
-                           f"{exc.strerror}") from exc
-    return sock
 
 
 async def _serve(servers: ControlServers, app: web.Application, sock: socket.socket) -> None:
@@ -180,37 +70,24 @@ async def start_control_servers(
     *,
     allow_unauthenticated: bool | None = None,
     max_body: int = DEFAULT_MAX_BODY,
+    listeners: BoundListeners | None = None,
 ) -> ControlServers:
-    """Open every listener ``config`` asks for (at least the UNIX socket) and serve."""
-    if allow_unauthenticated is None:
-        allow_unauthenticated = os.environ.get(ALLOW_ENV, "") == "1"
-    for inet in config.inet_http_servers:
-        check_exposure(inet, allow_unauthenticated)
-    unix = config.unix_http_server or UnixHttpServerConfig(
-        file=config.control_socket() or default_control_socket()
-    )
-    if config.unix_http_server is None:
-        os.makedirs(os.path.dirname(unix.file), mode=0o700, exist_ok=True)
-    servers = ControlServers()
-    pending: socket.socket | None = None  # bound, not yet owned by a runner
+    """Serve on ``listeners``, else on every listener ``config`` asks for (bound now).
+
+    The servers own the sockets from here: on failure everything is closed, the
+    listeners passed in too.
+    """
+    bound = listeners if listeners is not None else bind_listeners(
+        config, allow_unauthenticated=allow_unauthenticated)
+    servers = ControlServers(socket_path=bound.socket_path, tcp_addresses=bound.tcp_addresses)
+    bound.socket_path = None  # the servers remove the file now
     try:
-        _claim_socket_path(unix.file)
-        pending = _bind_unix(unix.file, unix.chmod)
-        servers.socket_path = unix.file
-        if unix.chown is not None:
-            _chown(unix.file, unix.chown)
-        await _serve(servers, build_app(backend, _credentials(unix), max_body), pending)
-        pending = None
-        for inet in config.inet_http_servers:
-            if inet.username is None:
-                log.critical("[%s] running without any HTTP authentication checking", inet.name)
-            pending = _bind_tcp(inet)
-            servers.tcp_addresses.append(pending.getsockname()[:2])
-            await _serve(servers, build_app(backend, _credentials(inet), max_body), pending)
-            pending = None
+        while bound.sockets:
+            section, sock = bound.sockets[0]
+            await _serve(servers, build_app(backend, _credentials(section), max_body), sock)
+            bound.sockets.pop(0)  # the runner has it
     except BaseException:
-        if pending is not None:
-            pending.close()
+        bound.close()
         await servers.close()
         raise
     return servers

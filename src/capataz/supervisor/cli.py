@@ -113,11 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from capataz.config.check import run_check
 
         return run_check(args.configuration)
-    # The daemon serves HTTP but never makes a request: leave aiohttp's client
-    # (and the SSL contexts it builds at import) out of its memory.
-    from capataz.control.aiohttp_import import import_server_only
-
-    import_server_only()
+    # The daemon imports its HTTP server (aiohttp's, without the client) once
+    # its programs are spawning: capataz.supervisor.daemon._Importer.
     from capataz.supervisor import daemon
 
     try:

@@ -3,6 +3,13 @@
 One asyncio loop runs everything. Signals arrive through ``add_signal_handler``
 (the loop's wakeup fd), so a handler runs between two callbacks and never in
 the middle of a transition.
+
+Start-up order: the control sockets are bound first (a socket that cannot be
+bound stops the daemon before any program starts), then the autostart burst
+goes to the fork server while a thread imports the control API's server
+(aiohttp and its apps: most of the daemon's own start-up), in the time the
+daemon spends waiting on the fork server; then the API is served on the
+sockets bound at first.
 """
 
 from __future__ import annotations
@@ -15,19 +22,25 @@ import pwd
 import re
 import resource
 import signal
+import sys
 import tempfile
+import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from capataz.config import defaults
 from capataz.config.model import Config, SupervisordConfig
-from capataz.control import ControlError, ControlServers, start_control_servers
-from capataz.control.adapter import SupervisorBackend
+from capataz.control.errors import ControlError
+from capataz.control.listeners import BoundListeners, bind_listeners
 from capataz.supervisor import linux, mainlog
 from capataz.supervisor.errors import DaemonSetupError
 from capataz.supervisor.events import Event, SupervisorStateChange
 from capataz.supervisor.spawn import ForkServerSpawner
 from capataz.supervisor.states import SupervisorState
 from capataz.supervisor.supervisor import FORK_SERVER_FROM, Supervisor, autostart_count
+
+if TYPE_CHECKING:
+    from capataz.control.servers import ControlServers
 
 log = logging.getLogger("capataz.supervisor")
 
@@ -169,16 +182,90 @@ def run(
         # so they are reaped and can still be signalled with their group.
         linux.set_child_subreaper()
         log.info("capatazd started with pid %d", os.getpid())
-        asyncio.run(_supervise(config, loader))
+        spawner = ForkServerSpawner()
+        # Started first: its interpreter starts up while this one binds the
+        # sockets. The autostart lets it go once done.
+        forking = autostart_count(config.groups) >= FORK_SERVER_FROM and spawner.start()
+        try:
+            asyncio.run(_supervise(config, loader, spawner, import_aside=forking))
+        finally:
+            spawner.close()
     finally:
         with contextlib.suppress(OSError):
             os.unlink(settings.pidfile)
 
 
-async def _start_control(config: Config, supervisor: Supervisor) -> ControlServers:
-    """Serve the control API (XML-RPC, JSON) on the configured sockets."""
+def _bind_control(config: Config) -> BoundListeners:
+    """Bind the control API's sockets, before any program starts."""
     try:
-        return await start_control_servers(config, SupervisorBackend(supervisor))
+        return bind_listeners(config)
+    except (ControlError, OSError) as exc:
+        log.critical("can't serve the control API: %s", exc)
+        raise DaemonSetupError(f"can't serve the control API: {exc}") from None
+
+
+def _import_control() -> None:
+    """Import the control API's server: aiohttp's, without its client."""
+    from capataz.control.aiohttp_import import import_server_only
+
+    import_server_only()
+    import capataz.control.adapter
+    import capataz.control.servers  # noqa: F401
+
+
+class _Importer:
+    """``_import_control`` in a thread, while the autostart burst waits on the fork server.
+
+    A burst leaves the daemon mostly blocked on the fork server's replies (its
+    CPU time is a tenth of the burst's); the import runs then. A short switch
+    interval hands the interpreter back to the burst as soon as a reply
+    arrives. Without a fork server (a few starts, forked here) there is no
+    such wait: ``join()`` imports then. ``join()`` re-raises what the import raised.
+    """
+
+    SWITCH_INTERVAL = 0.0002
+
+    def __init__(self, aside: bool) -> None:
+        self._error: BaseException | None = None
+        self._interval = sys.getswitchinterval()
+        self._thread: threading.Thread | None = None
+        if aside:
+            sys.setswitchinterval(min(self._interval, self.SWITCH_INTERVAL))
+            self._thread = threading.Thread(target=self._run, name="capatazd-import",
+                                            daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            _import_control()
+        except BaseException as exc:  # handed to join()
+            self._error = exc
+
+    def join(self) -> None:
+        if self._thread is None:
+            self._run()
+        else:
+            self._thread.join()
+            sys.setswitchinterval(self._interval)
+        if self._error is not None:
+            raise self._error
+
+
+async def start_control_servers(
+    config: Config, supervisor: Supervisor, listeners: BoundListeners | None = None
+) -> ControlServers:
+    """Serve the control API (XML-RPC, JSON) on ``listeners``, else on sockets bound now."""
+    from capataz.control.adapter import SupervisorBackend
+    from capataz.control.servers import start_control_servers as serve
+
+    return await serve(config, SupervisorBackend(supervisor), listeners=listeners)
+
+
+async def _start_control(
+    config: Config, supervisor: Supervisor, listeners: BoundListeners
+) -> ControlServers:
+    try:
+        return await start_control_servers(config, supervisor, listeners)
     except (ControlError, OSError) as exc:
         log.critical("can't serve the control API: %s", exc)
         raise DaemonSetupError(f"can't serve the control API: {exc}") from None
@@ -211,8 +298,7 @@ class _ControlListeners:
         await self._servers.close()
         for config in (new, previous):
             try:
-                self._servers = await start_control_servers(config, SupervisorBackend(
-                    self._supervisor))
+                self._servers = await start_control_servers(config, self._supervisor)
             except (ControlError, OSError) as exc:
                 log.critical("restart: can't serve the control API: %s", exc)
                 continue
@@ -229,13 +315,12 @@ class _ControlListeners:
         await self._servers.close()
 
 
-async def _supervise(config: Config, loader: Callable[[str], Config] | None) -> None:
+async def _supervise(
+    config: Config, loader: Callable[[str], Config] | None, spawner: ForkServerSpawner,
+    *, import_aside: bool,
+) -> None:
     loop = asyncio.get_running_loop()
-    spawner = ForkServerSpawner()
-    if autostart_count(config.groups) >= FORK_SERVER_FROM:
-        # Started now, it is up by the time the control API is: the first spawn
-        # need not wait for it. The autostart lets it go once done.
-        spawner.start()
+    listeners = _bind_control(config)
     supervisor = Supervisor(config, loader=loader, spawner=spawner)
 
     def stop(signum: int) -> None:
@@ -250,6 +335,8 @@ async def _supervise(config: Config, loader: Callable[[str], Config] | None) -> 
         supervisor.reopen_logs()
         mainlog.reopen(log)
 
+    servers: _ControlListeners | None = None
+
     def after_restart(event: Event) -> None:
         # A reload applies the [supervisord] logging options, as supervisord's does.
         if (isinstance(event, SupervisorStateChange)
@@ -258,20 +345,33 @@ async def _supervise(config: Config, loader: Callable[[str], Config] | None) -> 
                 setup_main_log(supervisor.config.supervisord)
             except DaemonSetupError as exc:
                 log.error("restart: %s; logging on as before", exc)  # noqa: TRY400 - said in full
-            servers.reopen_soon()
+            if servers is not None:
+                servers.reopen_soon()
 
     supervisor.subscribe(after_restart)
-    servers = _ControlListeners(supervisor, await _start_control(config, supervisor), config)
     for signum in _STOP_SIGNALS:
         loop.add_signal_handler(signum, stop, signum)
     loop.add_signal_handler(signal.SIGHUP, restart)
     loop.add_signal_handler(signal.SIGUSR2, reopen)
     # SIGUSR1's default action would kill the daemon and orphan every child.
     loop.add_signal_handler(signal.SIGUSR1, log.info, "received SIGUSR1; ignoring it")
+    importer = _Importer(import_aside)
+    running = loop.create_task(supervisor.run())
     try:
-        await supervisor.run()
+        await asyncio.sleep(0)  # run() starts the autostart burst, up to its first await
+        try:
+            importer.join()
+            servers = _ControlListeners(
+                supervisor, await _start_control(config, supervisor, listeners), config)
+        except BaseException:
+            listeners.close()
+            supervisor.shutdown()
+            await running
+            raise
+        await running
     finally:
-        await servers.close()
+        if servers is not None:
+            await servers.close()
         supervisor.close()
         for signum in (*_STOP_SIGNALS, signal.SIGHUP, signal.SIGUSR2, signal.SIGUSR1):
             loop.remove_signal_handler(signum)
