@@ -5,11 +5,10 @@ One asyncio loop runs everything. Signals arrive through ``add_signal_handler``
 the middle of a transition.
 
 Start-up order: the control sockets are bound first (a socket that cannot be
-bound stops the daemon before any program starts), then the autostart burst
-goes to the fork server while a thread imports the control API's server
-(aiohttp and its apps: most of the daemon's own start-up), in the time the
-daemon spends waiting on the fork server; then the API is served on the
-sockets bound at first.
+bound stops the daemon before any program starts), then the autostart
+programs are spawned, and only then is the control API's server imported
+(aiohttp and its apps: most of the daemon's own imports) and served on the
+sockets bound at first, while the last children still exec.
 """
 
 from __future__ import annotations
@@ -22,9 +21,7 @@ import pwd
 import re
 import resource
 import signal
-import sys
 import tempfile
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -185,9 +182,10 @@ def run(
         spawner = ForkServerSpawner()
         # Started first: its interpreter starts up while this one binds the
         # sockets. The autostart lets it go once done.
-        forking = autostart_count(config.groups) >= FORK_SERVER_FROM and spawner.start()
+        if autostart_count(config.groups) >= FORK_SERVER_FROM:
+            spawner.start()
         try:
-            asyncio.run(_supervise(config, loader, spawner, import_aside=forking))
+            asyncio.run(_supervise(config, loader, spawner))
         finally:
             spawner.close()
     finally:
@@ -211,44 +209,6 @@ def _import_control() -> None:
     import_server_only()
     import capataz.control.adapter
     import capataz.control.servers  # noqa: F401
-
-
-class _Importer:
-    """``_import_control`` in a thread, while the autostart burst waits on the fork server.
-
-    A burst leaves the daemon mostly blocked on the fork server's replies (its
-    CPU time is a tenth of the burst's); the import runs then. A short switch
-    interval hands the interpreter back to the burst as soon as a reply
-    arrives. Without a fork server (a few starts, forked here) there is no
-    such wait: ``join()`` imports then. ``join()`` re-raises what the import raised.
-    """
-
-    SWITCH_INTERVAL = 0.0002
-
-    def __init__(self, aside: bool) -> None:
-        self._error: BaseException | None = None
-        self._interval = sys.getswitchinterval()
-        self._thread: threading.Thread | None = None
-        if aside:
-            sys.setswitchinterval(min(self._interval, self.SWITCH_INTERVAL))
-            self._thread = threading.Thread(target=self._run, name="capatazd-import",
-                                            daemon=True)
-            self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            _import_control()
-        except BaseException as exc:  # handed to join()
-            self._error = exc
-
-    def join(self) -> None:
-        if self._thread is None:
-            self._run()
-        else:
-            self._thread.join()
-            sys.setswitchinterval(self._interval)
-        if self._error is not None:
-            raise self._error
 
 
 async def start_control_servers(
@@ -316,8 +276,7 @@ class _ControlListeners:
 
 
 async def _supervise(
-    config: Config, loader: Callable[[str], Config] | None, spawner: ForkServerSpawner,
-    *, import_aside: bool,
+    config: Config, loader: Callable[[str], Config] | None, spawner: ForkServerSpawner
 ) -> None:
     loop = asyncio.get_running_loop()
     listeners = _bind_control(config)
@@ -355,12 +314,11 @@ async def _supervise(
     loop.add_signal_handler(signal.SIGUSR2, reopen)
     # SIGUSR1's default action would kill the daemon and orphan every child.
     loop.add_signal_handler(signal.SIGUSR1, log.info, "received SIGUSR1; ignoring it")
-    importer = _Importer(import_aside)
     running = loop.create_task(supervisor.run())
     try:
         await asyncio.sleep(0)  # run() starts the autostart burst, up to its first await
         try:
-            importer.join()
+            _import_control()
             servers = _ControlListeners(
                 supervisor, await _start_control(config, supervisor, listeners), config)
         except BaseException:

@@ -2,7 +2,7 @@
 
 A socket that cannot be bound stops the daemon with its message before any
 program starts; a burst large enough for the fork server is served all the
-same once the control API's import (done beside the burst) is over.
+same once the control API is imported, after the burst.
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ def test_a_control_api_that_cannot_be_served_stops_what_started(
     monkeypatch.setattr(spawner, "spawn", spawn)
     try:
         with pytest.raises(DaemonSetupError, match="Cannot allocate memory"):
-            asyncio.run(daemon._supervise(cfg, None, spawner, import_aside=True))
+            asyncio.run(daemon._supervise(cfg, None, spawner))
     finally:
         spawner.close()
     assert len(pids) == FORK_SERVER_FROM

@@ -158,36 +158,3 @@ def test_reload_with_no_servable_control_api_shuts_down(monkeypatch: pytest.Monk
     asyncio.run(scenario())
     assert stub.stopped
 
-
-def test_the_control_import_aside_hands_its_error_over_and_restores_the_interval(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import sys
-    import threading
-
-    seen: list[str] = []
-
-    def fail() -> None:
-        seen.append(threading.current_thread().name)
-        raise RuntimeError("no aiohttp here")
-
-    monkeypatch.setattr(daemon, "_import_control", fail)
-    before = sys.getswitchinterval()
-    importer = daemon._Importer(aside=True)
-    assert sys.getswitchinterval() <= daemon._Importer.SWITCH_INTERVAL
-    with pytest.raises(RuntimeError, match="no aiohttp here"):
-        importer.join()
-    assert sys.getswitchinterval() == before
-    assert seen == ["capatazd-import"]
-
-
-def test_without_a_burst_the_control_import_runs_at_join(monkeypatch: pytest.MonkeyPatch) -> None:
-    import threading
-
-    seen: list[str] = []
-    monkeypatch.setattr(daemon, "_import_control",
-                        lambda: seen.append(threading.current_thread().name))
-    importer = daemon._Importer(aside=False)
-    assert seen == []
-    importer.join()
-    assert seen == [threading.current_thread().name]
