@@ -297,3 +297,41 @@ def test_only_the_stores_own_dispatch_commits_without_waiting_for_the_disk(pg, p
         store.push([new("theirs")], conn=conn)
         assert conn.execute("SHOW synchronous_commit").fetchone() == ("on",)
     assert sorted(s.waiting for s in store.stats()) == [2]
+
+
+def _vacuums(postgres_url: str, schema: str) -> int:
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        row = conn.execute(
+            "SELECT vacuum_count FROM pg_stat_user_tables WHERE schemaname = %s"
+            " AND relname = 'jobs'", (schema,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_a_busy_worker_vacuums_the_jobs_table_every_so_many_jobs(pg, postgres_url, monkeypatch):
+    """Finished jobs leave dead rows that slow every claim; a worker removes them after
+    VACUUM_AFTER jobs of its own, whether or not autovacuum runs."""
+    from capataz.queue.backends import postgres
+
+    monkeypatch.setattr(postgres, "VACUUM_AFTER", 5)
+    _url, store = pg
+    store.push([new(f"j{i}") for i in range(11)])
+    step = store.claim_next(None, ["default"], "w", 30, None)
+    while step.job is not None:
+        step = store.claim_next(step.job.lease_token, ["default"], "w", 30, None)
+    assert store.stats() == []
+    assert _vacuums(postgres_url, store.schema) == 2
+
+
+def test_a_vacuum_another_worker_runs_is_not_waited_for(pg, postgres_url):
+    """While one worker holds the vacuum lock, another skips its turn at once."""
+    url, store = pg
+    other = PostgresBackend(url)
+    try:
+        with psycopg.connect(postgres_url, autocommit=True) as holder:
+            holder.execute("SELECT pg_advisory_lock(hashtext('capataz vacuum ' || %s))",
+                           (store.schema,))
+            assert store.vacuum() is False
+        assert other.vacuum() is True
+    finally:
+        other.close()

@@ -40,6 +40,9 @@ SETTLE_PATIENCE = 30.0
 #: How long opening the store waits for a server that is restarting (or not up yet).
 OPEN_PATIENCE = 10.0
 MAX_ID = 2**63 - 1
+#: A worker vacuums the jobs table after finishing this many jobs (see vacuum_jobs in
+#: postgres_queries.sql): with eight workers, one vacuum about every 2,000 to 16,000 jobs.
+VACUUM_AFTER = 2_000
 
 _ENLISTED: contextvars.ContextVar[PgConnection | None] = contextvars.ContextVar(
     "capataz_pg_enlisted", default=None
@@ -109,6 +112,7 @@ class PostgresBackend:
         self._link = PgLink(self.target, self._clock)
         self._outage = self._link.outage
         self._markers: dict[str, float] | None = None
+        self._finished_since_vacuum = 0
         try:
             self._dbname = self._link.retry(self._open, OPEN_PATIENCE)
         except StoreError as exc:
@@ -293,8 +297,35 @@ class PostgresBackend:
             step = self._step(finished, queues, worker, lease_seconds, markers=markers)
         except StoreUnavailableError:
             return NextJob(None, self.complete(finished) if finished is not None else True)
+        if step.completed:
+            self._finished_since_vacuum += 1
+            if self._finished_since_vacuum >= VACUUM_AFTER:
+                self._finished_since_vacuum = 0
+                self.vacuum()
         return NextJob(step.jobs[0] if step.jobs else None,
                        step.completed or finished is None, step.markers)
+
+    def vacuum(self) -> bool:
+        """Vacuum the jobs table unless another worker is at it; True when this one did.
+
+        A failure (the user does not own the table, the server went away) changes
+        nothing for the worker: autovacuum remains, and the next turn comes.
+        """
+        params = {"schema": self.schema}
+
+        def action(conn: PgConnection) -> bool:
+            if not conn.execute(self._q["try_vacuum_lock"], params).fetchone()[0]:  # type: ignore[index]
+                return False
+            try:
+                conn.execute(self._q["vacuum_jobs"])
+            finally:
+                conn.execute(self._q["vacuum_unlock"], params)
+            return True
+
+        try:
+            return self._use(action)
+        except (StoreError, psycopg.Error):
+            return False
 
     def _step(self, finished: str | None, queues: Sequence[str], worker: str,
               lease_seconds: float, *, limit: int = 1,

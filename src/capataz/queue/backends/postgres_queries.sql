@@ -286,3 +286,17 @@ ON CONFLICT (name) DO UPDATE SET value = excluded.value;
 
 -- name: delete_marker
 DELETE FROM {schema}.markers WHERE name = %(name)s;
+
+-- name: try_vacuum_lock
+-- One worker at a time vacuums the jobs table; the others go on without waiting.
+SELECT pg_try_advisory_lock(hashtext('capataz vacuum ' || %(schema)s));
+
+-- name: vacuum_jobs
+-- Every job leaves two dead row versions (its claim and its removal) in a table whose
+-- live rows are few: claims step over them until a vacuum removes them. Autovacuum runs
+-- at most once a naptime (a minute by default) and may be off; a busy pool of workers
+-- leaves a hundred thousand dead rows in that time, and each claim slows with them.
+VACUUM (SKIP_LOCKED) {schema}.jobs;
+
+-- name: vacuum_unlock
+SELECT pg_advisory_unlock(hashtext('capataz vacuum ' || %(schema)s));
