@@ -1,5 +1,8 @@
 """The few Linux process controls the standard library lacks, through libc's prctl.
 
+A child's parent-death signal is set in ``forkserver`` instead: that module also runs
+as a bare interpreter that cannot import this package.
+
 Loaded once at import so a freshly forked child never has to load a library
 between fork and exec.
 """
@@ -9,7 +12,6 @@ from __future__ import annotations
 import ctypes
 import os
 
-PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 PR_GET_CHILD_SUBREAPER = 37
 
@@ -24,11 +26,6 @@ def _call(option: int, arg: int | ctypes.c_void_p) -> None:
     if _prctl(option, arg, 0, 0, 0) != 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
-
-
-def set_parent_death_signal(signum: int) -> None:
-    """Ask the kernel to send ``signum`` to this process when its parent dies."""
-    _call(PR_SET_PDEATHSIG, signum)
 
 
 def set_child_subreaper(enabled: bool = True) -> None:

@@ -233,11 +233,9 @@ class ForkServerSpawner(ForkExecSpawner):
         sock = self._sock
         if sock is None:
             return _fork_here(request, pipes)
-        user = request.user
         message = forkserver.encode_request(
             request.executable, request.argv, request.env, directory=request.directory,
-            umask=request.umask, parent_pid=os.getpid(),
-            user=None if user is None else (user.name, user.uid, user.gid, user.groups),
+            umask=request.umask, parent_pid=os.getpid(), user=_user_spec(request),
         )
         try:
             sock.sendmsg([message], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
@@ -324,8 +322,12 @@ class _ChildPipes:
                             self.stderr_r if self.stderr_r >= 0 else None, exec_status=self.err_r)
 
 
-def _fork_here(request: SpawnRequest, pipes: _ChildPipes) -> int:
+def _user_spec(request: SpawnRequest) -> forkserver.UserSpec | None:
     user = request.user
+    return None if user is None else (user.name, user.uid, user.gid, user.groups)
+
+
+def _fork_here(request: SpawnRequest, pipes: _ChildPipes) -> int:
     # Blocked signals stay blocked in the child until its handlers are reset:
     # otherwise a signal landing between fork and exec would run the daemon's
     # own handler inside the child and write to the daemon's wakeup pipe.
@@ -338,7 +340,7 @@ def _fork_here(request: SpawnRequest, pipes: _ChildPipes) -> int:
                 request.executable, request.argv, request.env,
                 (pipes.stdin_r, pipes.stdout_w, pipes.stderr_w, pipes.err_w),
                 directory=request.directory, umask=request.umask, parent_pid=parent_pid,
-                user=None if user is None else (user.name, user.uid, user.gid, user.groups),
+                user=_user_spec(request),
             )
     except OSError as exc:
         raise SpawnError(f"couldn't fork: {exc.strerror}; the system is out of processes "

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from capataz.config.model import Config, SupervisordConfig
-from capataz.supervisor import daemon, linux
+from capataz.supervisor import daemon, forkserver
 from capataz.supervisor.errors import DaemonSetupError
 
 
@@ -129,7 +129,7 @@ def test_prctl_helpers() -> None:
     )
     assert result.stdout.split() == ["False", "True"]
     with pytest.raises(OSError, match="Invalid argument"):
-        linux.set_parent_death_signal(9999)
+        forkserver.set_parent_death_signal(9999)
 
 
 def test_reload_with_no_servable_control_api_shuts_down(monkeypatch: pytest.MonkeyPatch) -> None:
