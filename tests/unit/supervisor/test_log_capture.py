@@ -510,6 +510,24 @@ def test_catch_up_of_a_closed_reader_and_reads_failing(tmp_path: Path) -> None:
     asyncio.run(scenario())
 
 
+def _fill_an_enlarged_pipe_and_wake(path: Path, chunk: bytes) -> tuple[PipeReader, int, int]:
+    """A reader of an enlarged pipe that a writer filled to the brim, woken once by hand
+    (not by the loop): the reader, the write end, and how much was written."""
+    loop = asyncio.get_running_loop()
+    r, w = os.pipe()
+    os.set_blocking(r, False)
+    reader = PipeReader(loop, r, OutputChannel(LogFile(str(path), 0, 0)))
+    assert reader._grow()
+    os.set_blocking(w, False)
+    written = 0
+    with contextlib.suppress(BlockingIOError):
+        while True:
+            written += os.write(w, chunk)
+    loop.remove_reader(r)
+    reader._wake()
+    return reader, w, written
+
+
 def test_one_wake_empties_a_full_pipe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A pipe holding more than one splice is emptied in one turn, not a chunk per rest:
     a writer kept blocked would otherwise be paced by the reader's chunk size."""
@@ -519,19 +537,8 @@ def test_one_wake_empties_a_full_pipe(tmp_path: Path, monkeypatch: pytest.Monkey
     path = tmp_path / "full.log"
 
     async def scenario() -> None:
-        loop = asyncio.get_running_loop()
-        r, w = os.pipe()
-        os.set_blocking(r, False)
-        reader = PipeReader(loop, r, OutputChannel(LogFile(str(path), 0, 0)))
-        assert reader._grow()
-        os.set_blocking(w, False)
-        written = 0
-        with contextlib.suppress(BlockingIOError):
-            while True:
-                written += os.write(w, b"z" * 65536)
+        reader, w, written = _fill_an_enlarged_pipe_and_wake(path, b"z" * 65536)
         assert written > output.SPLICE_STREAK
-        loop.remove_reader(r)
-        reader._wake()
         assert path.stat().st_size == written
         reader.close()
         os.close(w)
@@ -697,18 +704,7 @@ def test_a_full_enlarged_pipe_goes_to_the_file_in_one_move(
     path = tmp_path / "whole.log"
 
     async def scenario() -> None:
-        loop = asyncio.get_running_loop()
-        r, w = os.pipe()
-        os.set_blocking(r, False)
-        reader = PipeReader(loop, r, OutputChannel(LogFile(str(path), 0, 0)))
-        assert reader._grow()
-        os.set_blocking(w, False)
-        written = 0
-        with contextlib.suppress(BlockingIOError):
-            while True:
-                written += os.write(w, b"y" * 99 + b"\n")
-        loop.remove_reader(r)
-        reader._wake()
+        reader, w, written = _fill_an_enlarged_pipe_and_wake(path, b"y" * 99 + b"\n")
         assert written > output.LARGE_PIPE * 0.9  # 40 lines a page
         assert into_file == [written]
         reader.close()
