@@ -10,20 +10,21 @@ from __future__ import annotations
 import json
 import subprocess
 
+from tests.integration.worker_site import CAPATAZ, WorkerSite, wait_for
+
 from capataz import exitcodes
 
-from .conftest import CAPATAZ, Site, wait_for
 
-
-def capataz(site: Site, *args: str) -> subprocess.CompletedProcess[str]:
+def capataz(site: WorkerSite, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(CAPATAZ), *args, "--url", site.url], env=site.env(),
                           capture_output=True, text=True, timeout=60, check=False)
 
 
-def test_pause_failed_and_restart_work_across_hosts(site):
+def test_pause_failed_and_restart_work_across_hosts(server_site):
     """queue:pause stops both hosts' workers taking jobs and queue:resume lets them go on;
     queue:failed lists a job that failed on either host; queue:restart makes every worker
     on every host exit 0."""
+    site = server_site
     assert capataz(site, "queue:pause", "default").returncode == exitcodes.OK
     workers = [site.worker("--name", f"host-{h}:1", "--sleep=3", "--tries=1") for h in "ab"]
     site.push("tests.always_raises", 2)
@@ -40,4 +41,3 @@ def test_pause_failed_and_restart_work_across_hosts(site):
     for proc in workers:
         assert proc.wait(timeout=30) == exitcodes.OK
     assert site.output().count("queue:restart") == 2
-    store.close()

@@ -1,4 +1,5 @@
-"""Eight `capataz work` processes on one PostgreSQL or Redis store: exactly once, nothing lost."""
+"""Eight `capataz work` processes on one SQLite, PostgreSQL or Redis store: exactly once,
+nothing lost."""
 
 from __future__ import annotations
 
@@ -7,10 +8,9 @@ import signal
 import time
 
 import pytest
+from tests.integration.worker_site import wait_for
 
 from capataz import exitcodes
-
-from .conftest import wait_for
 
 
 # About 30 s on a quiet 2-core machine; the margin is for a loaded one (and coverage).
@@ -28,7 +28,6 @@ def test_ten_thousand_jobs_run_exactly_once_across_eight_workers(site):
     assert ends == starts
     store = site.backend()
     assert store.stats() == []
-    store.close()
     assert len({pid for pid, _, _ in site.runs()}) >= 4
 
 
@@ -65,4 +64,3 @@ def test_sigkilled_workers_lose_no_job_and_only_their_jobs_run_again(site):
         rerun += len(starts) > 1
     assert rerun <= len(killed)
     assert store.failed_jobs() == []
-    store.close()

@@ -9,16 +9,16 @@ from __future__ import annotations
 import signal
 import time
 
-from capataz import exitcodes
+from tests.integration.worker_site import WorkerSite, wait_for
 
-from .conftest import Site, wait_for
+from capataz import exitcodes
 
 
 def test_a_server_restart_mid_run_loses_no_job(restartable, tmp_path):
     """The store's server stops for a second and a half while 8 workers are busy and starts
     again: every worker stays up (it reconnects with backoff and says so once), every job
     runs to its end, none fails, and after the restart the queue drains."""
-    site = Site(tmp_path, restartable.url)
+    site = WorkerSite(tmp_path, restartable.url)
     try:
         uuids = site.push("tests.record", 1000, 0, 0.004)
         workers = [site.worker("--sleep=0.2", "--lease=5", "--tries=0") for _ in range(8)]
@@ -30,13 +30,12 @@ def test_a_server_restart_mid_run_loses_no_job(restartable, tmp_path):
         store = site.backend()
         wait_for(lambda: store.stats() == [], timeout=90, what="the queue to drain")
         assert store.failed_jobs() == []
-        store.close()
         for proc in workers:
             proc.send_signal(signal.SIGTERM)
         for proc in workers:
             assert proc.wait(timeout=30) == exitcodes.OK
     finally:
-        site.kill_all()
+        site.close()
     ends = site.counts("end")
     assert set(ends) == set(uuids), "a job was lost"
     starts = site.counts("start")

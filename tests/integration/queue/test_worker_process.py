@@ -8,6 +8,7 @@ import signal
 import time
 
 import pytest
+from tests.integration.worker_site import wait_for
 
 from capataz import exitcodes
 
@@ -17,7 +18,7 @@ LONG_JOB = float(os.environ.get("CAPATAZ_TEST_LONG_JOB", "3"))
 def _long_job_finishes_after_sigterm(site, job: str, seconds: float) -> None:
     [uuid] = site.push(job, 1, seconds)
     proc = site.worker("--sleep=0.2")
-    site.wait_for(lambda: site.counts("start")[uuid] == 1, what="the job to start")
+    wait_for(lambda: site.counts("start")[uuid] == 1, what="the job to start")
     proc.send_signal(signal.SIGTERM)
     started = time.monotonic()
     assert proc.wait(timeout=seconds + 30) == exitcodes.OK
@@ -43,7 +44,7 @@ def test_sigterm_during_a_twenty_second_job(site):
 def test_an_idle_worker_exits_promptly_on_a_stop_signal(site, sig):
     """An idle worker with --sleep=3 exits 0 well within its sleep on TERM, INT or QUIT."""
     proc = site.worker("--sleep=3")
-    site.wait_for(lambda: "processing queues" in site.log(proc), what="the worker to start")
+    wait_for(lambda: "processing queues" in site.log(proc), what="the worker to start")
     proc.send_signal(sig)
     assert proc.wait(timeout=5) == exitcodes.OK
 
@@ -51,14 +52,14 @@ def test_an_idle_worker_exits_promptly_on_a_stop_signal(site, sig):
 def test_sigusr2_pauses_and_sigcont_resumes(site):
     """A paused worker takes no job; SIGCONT lets it take the job."""
     proc = site.worker("--sleep=0.2")
-    site.wait_for(lambda: "processing queues" in site.log(proc), what="the worker to start")
+    wait_for(lambda: "processing queues" in site.log(proc), what="the worker to start")
     proc.send_signal(signal.SIGUSR2)
     time.sleep(0.3)
     [uuid] = site.push("tests.record", 1)
     time.sleep(1.0)
     assert site.counts("start")[uuid] == 0
     proc.send_signal(signal.SIGCONT)
-    site.wait_for(lambda: site.counts("end")[uuid] == 1, timeout=10, what="the job to run")
+    wait_for(lambda: site.counts("end")[uuid] == 1, timeout=10, what="the job to run")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=10) == exitcodes.OK
 
@@ -74,7 +75,7 @@ def test_queue_restart_during_a_job_stops_the_worker_before_its_next_job(site):
     gate = site.tmp / "gate"
     first, *_ = site.push("tests.wait_for", 3, str(gate))
     proc = site.worker("--sleep=0.2")
-    site.wait_for(lambda: site.counts("start")[first] == 1, what="the first job to start")
+    wait_for(lambda: site.counts("start")[first] == 1, what="the first job to start")
     assert site.capataz("queue:restart").returncode == exitcodes.OK
     gate.touch()
     assert proc.wait(timeout=30) == exitcodes.OK
@@ -89,14 +90,14 @@ def test_queue_pause_during_a_job_stops_claims_until_resumed(site):
     gate = site.tmp / "gate"
     first, second = site.push("tests.wait_for", 2, str(gate))
     proc = site.worker("--sleep=0.2")
-    site.wait_for(lambda: site.counts("start")[first] == 1, what="the first job to start")
+    wait_for(lambda: site.counts("start")[first] == 1, what="the first job to start")
     assert site.capataz("queue:pause", "default").returncode == exitcodes.OK
     gate.touch()
-    site.wait_for(lambda: _waiting_and_running(site) == [(1, 0)], what="the first job's end")
+    wait_for(lambda: _waiting_and_running(site) == [(1, 0)], what="the first job's end")
     time.sleep(0.5)  # long enough for a worker that missed the pause to take the job
     assert site.counts("start")[second] == 0
     assert site.capataz("queue:resume", "default").returncode == exitcodes.OK
-    site.wait_for(lambda: site.counts("end")[second] == 1, what="the second job to run")
+    wait_for(lambda: site.counts("end")[second] == 1, what="the second job to run")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=10) == exitcodes.OK
 
@@ -179,7 +180,7 @@ def test_a_job_longer_than_its_lease_is_never_given_to_a_second_worker(site):
     although three idle workers poll the queue all the while."""
     [uuid] = site.push("tests.sleep", 1, 4)
     workers = [site.worker("--lease=1", "--sleep=0.1", "--stop-when-empty") for _ in range(1)]
-    site.wait_for(lambda: site.counts("start")[uuid] == 1, what="the job to start")
+    wait_for(lambda: site.counts("start")[uuid] == 1, what="the job to start")
     workers += [site.worker("--lease=1", "--sleep=0.1") for _ in range(3)]
     assert workers[0].wait(timeout=30) == exitcodes.OK
     assert site.counts("start")[uuid] == 1
@@ -194,12 +195,12 @@ def test_a_sigkilled_workers_job_comes_back_within_the_lease(site):
     (the killed attempt counted, so --tries must allow a second one)."""
     [uuid] = site.push("tests.sleep", 1, 30)
     proc = site.worker("--lease=2", "--sleep=0.1", "--tries=3")
-    site.wait_for(lambda: site.counts("start")[uuid] == 1, what="the job to start")
+    wait_for(lambda: site.counts("start")[uuid] == 1, what="the job to start")
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     killed_at = time.monotonic()
     other = site.worker("--lease=2", "--sleep=0.1", "--tries=3")
-    site.wait_for(lambda: site.counts("start")[uuid] == 2, timeout=15, what="the job to return")
+    wait_for(lambda: site.counts("start")[uuid] == 2, timeout=15, what="the job to return")
     assert time.monotonic() - killed_at < 8
     other.send_signal(signal.SIGKILL)
 
@@ -243,12 +244,12 @@ def test_a_long_running_worker_leaks_no_file_descriptors(site):
 
     site.push("tests.noop", 10, prefix="warm")
     site.push("tests.async_sleep", 1, 0, prefix="warm-async")  # opens the one event loop
-    site.wait_for(drained, what="the warm-up jobs")
+    wait_for(drained, what="the warm-up jobs")
     before = fds()
     site.push("tests.noop", 300, prefix="sync")
     site.push("tests.async_sleep", 100, 0, prefix="async")
     site.push("tests.always_raises", 100, prefix="bad")
-    site.wait_for(drained, what="the jobs")
+    wait_for(drained, what="the jobs")
     assert fds() == before
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=10) == exitcodes.OK
