@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from capataz.sqlite_write import write_transaction
 from facturacion.billing.errors import SettingsError
 
 Row = dict[str, Any]
@@ -67,14 +68,8 @@ class SqliteLink:
     @contextmanager
     def transaction(self) -> Iterator[SqliteLink]:
         """``BEGIN IMMEDIATE``: writers queue up for the lock instead of failing later."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with write_transaction(self._db, self._lock):
+            yield self
 
     def close(self) -> None:
         self._db.close()

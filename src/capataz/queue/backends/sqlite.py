@@ -36,6 +36,7 @@ from capataz.queue.backends.base import (
 from capataz.queue.backends.sqlfile import load_queries, split_statements
 from capataz.queue.clock import Clock, SystemClock
 from capataz.queue.errors import StoreError
+from capataz.sqlite_write import write_transaction
 
 Q = load_queries("sqlite_queries.sql")
 SCHEMA_VERSION = max(int(name.split("_")[1]) for name in Q if name.startswith("migration_"))
@@ -90,22 +91,14 @@ class SqliteBackend:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise StoreError(f"the queue store {self.path} is not writable: {exc}") from exc
-            try:
-                yield self._db
-                self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise StoreError(f"the queue store {self.path} failed: {exc}") from exc
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
+        begun = False
+        try:
+            with write_transaction(self._db, self._lock) as db:
+                begun = True
+                yield db
+        except sqlite3.Error as exc:
+            what = "failed" if begun else "is not writable"
+            raise StoreError(f"the queue store {self.path} {what}: {exc}") from exc
 
     def _run(self, query: str, **params: Any) -> sqlite3.Cursor:
         with self._lock:
