@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.daemon_harness import free_port
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 PG_BIN = Path(os.environ.get("CAPATAZ_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -26,11 +27,6 @@ def unavailable(message: str) -> None:
         pytest.fail(f"{message}; CI must provide it")
     pytest.skip(message)
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _answers(port: int) -> bool:

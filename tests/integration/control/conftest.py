@@ -7,7 +7,6 @@ synchronous ``xmlrpc.client`` exactly as supervisorctl does.
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import xmlrpc.client
 from collections.abc import Coroutine, Iterator
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.daemon_harness import free_port
 
 from capataz.config.model import Config, InetHttpServerConfig, UnixHttpServerConfig
 from capataz.control.servers import ControlServers, start_control_servers
@@ -24,11 +24,6 @@ from capataz.ctl.transport import server_proxy
 
 USER, PASSWORD = "admin", "s3cret"
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class LoopThread:

@@ -15,7 +15,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from tests.integration.control.conftest import free_port
+from tests.daemon_harness import free_port
 
 SCRIPT = """
 import asyncio, base64, http.client, json, socket, sys, xmlrpc.client

@@ -8,6 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from tests.daemon_harness import free_port
 
 from capataz.config.model import Config, InetHttpServerConfig, UnixHttpServerConfig
 from capataz.control.errors import ControlError
@@ -15,7 +16,7 @@ from capataz.control.servers import ALLOW_ENV, check_exposure, is_loopback, star
 from capataz.control.testing import FakeBackend
 from capataz.ctl.transport import server_proxy
 
-from .conftest import LoopThread, free_port
+from .conftest import LoopThread
 
 
 def answers(url: str) -> bool:

@@ -10,40 +10,33 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from .conftest import PROGRAMS, Oracle, running_oracle, wait_until_serving, write_config
-
-CHANGED = (
-    PROGRAMS.replace("[program:sleeper]\ncommand=sleep 1000", "[program:sleeper]\n"
-                     "command=sleep 2000")
-    .replace("[program:once]\n", "[program:gone]\n")
-    + "\n[program:newp]\ncommand=sleep 1000\nstartsecs=0\n"
-)
+from tests.daemon_harness import CHANGED, Daemon, running
 
 
-def _with_changed_config(oracle: Oracle, action: Callable[[], tuple[str, int]]) -> tuple[str, int]:
+def _with_changed_config(oracle: Daemon, action: Callable[[], tuple[str, int]]) -> tuple[str, int]:
     """Run ``action`` with the changed file in place, then put everything back."""
-    write_config(oracle.directory, oracle.port, CHANGED)
+    oracle.write_config(CHANGED)
     try:
         return action()
     finally:
-        write_config(oracle.directory, oracle.port)
+        oracle.write_config()
         oracle.supervisorctl("update")
 
 
-def test_reread_reports_added_changed_and_disappeared(oracle: Oracle) -> None:
+def test_reread_reports_added_changed_and_disappeared(oracle: Daemon) -> None:
     """reread lists each group as available, changed or disappeared, in name order."""
-    write_config(oracle.directory, oracle.port, CHANGED)
+    oracle.write_config(CHANGED)
     try:
         ours = oracle.capatazctl("reread")
         assert ours == oracle.supervisorctl("reread")
     finally:
-        write_config(oracle.directory, oracle.port)
+        oracle.write_config()
     assert ours[0].splitlines() == [
         "gone: available", "newp: available", "once: disappeared", "sleeper: changed",
     ]
 
 
-def test_update_applies_the_same_changes(oracle: Oracle) -> None:
+def test_update_applies_the_same_changes(oracle: Daemon) -> None:
     """update stops and removes the removed, restarts the changed, adds the new."""
     ours = _with_changed_config(oracle, lambda: oracle.capatazctl("update"))
     theirs = _with_changed_config(oracle, lambda: oracle.supervisorctl("update"))
@@ -51,7 +44,7 @@ def test_update_applies_the_same_changes(oracle: Oracle) -> None:
     assert "sleeper: updated process group" in ours[0]
 
 
-def test_update_of_named_groups_touches_only_them(oracle: Oracle) -> None:
+def test_update_of_named_groups_touches_only_them(oracle: Daemon) -> None:
     """update <group> applies only that group's change; unknown names are errors."""
     args = ("update", "newp", "nosuch")
     ours = _with_changed_config(oracle, lambda: oracle.capatazctl(*args))
@@ -60,7 +53,7 @@ def test_update_of_named_groups_touches_only_them(oracle: Oracle) -> None:
     assert ours == ("ERROR: no such group: nosuch\nnewp: added process group\n", 1)
 
 
-def test_reread_of_a_broken_file_is_an_error(oracle: Oracle) -> None:
+def test_reread_of_a_broken_file_is_an_error(oracle: Daemon) -> None:
     """A file that no longer parses: reread prints supervisord's reason, exit 1."""
     good = oracle.config.read_text()
     oracle.config.write_text(good + "\n[program:broken]\n")
@@ -72,12 +65,12 @@ def test_reread_of_a_broken_file_is_an_error(oracle: Oracle) -> None:
     assert ours[0].startswith("ERROR: CANT_REREAD")
 
 
-def test_reload_restarts_the_daemon(oracle: Oracle) -> None:
+def test_reload_restarts_the_daemon(oracle: Daemon) -> None:
     """reload answers "Restarted supervisord" and the daemon comes back."""
     ours = oracle.capatazctl("reload")
-    wait_until_serving(oracle)
+    oracle.wait_until_serving()
     theirs = oracle.supervisorctl("reload")
-    wait_until_serving(oracle)
+    oracle.wait_until_serving()
     assert ours == theirs == ("Restarted supervisord\n", 0)
 
 
@@ -88,9 +81,10 @@ def test_shutdown_then_commands_on_a_dead_server(tmp_path: Path) -> None:
         directory = tmp_path / "run"  # the same path twice: messages name the socket
         shutil.rmtree(directory, ignore_errors=True)
         directory.mkdir()
-        with running_oracle(directory) as server:
+        with running("supervisord", directory) as server:
             run = server.capatazctl if tool == "capatazctl" else server.supervisorctl
             said = run("shutdown")
+            assert server.process is not None
             server.process.wait(30)
             results.append((said, run("status"), run("shutdown"), run("stop", "all")))
     assert results[0] == results[1]

@@ -6,9 +6,10 @@ compared after normalizing pids, uptimes, dates and file/line references.
 
 from __future__ import annotations
 
-import pytest
+import time
 
-from .conftest import Oracle
+import pytest
+from tests.daemon_harness import BIN, Daemon, normalize
 
 READ_ONLY = [
     ("status",),
@@ -95,16 +96,14 @@ COMMANDS = (
 
 
 @pytest.mark.parametrize("args", READ_ONLY, ids=" ".join)
-def test_same_output_and_exit_code(oracle: Oracle, args: tuple[str, ...]) -> None:
+def test_same_output_and_exit_code(oracle: Daemon, args: tuple[str, ...]) -> None:
     """For a command that leaves the state as it found it, both tools agree exactly."""
     assert oracle.capatazctl(*args) == oracle.supervisorctl(*args)
 
 
-def test_every_command_has_the_same_help(oracle: Oracle) -> None:
+def test_every_command_has_the_same_help(oracle: Daemon) -> None:
     """``help <command>`` prints supervisorctl's text for every command (one shell each)."""
     import subprocess
-
-    from .conftest import BIN
 
     script = "".join(f"help {command}\n" for command in COMMANDS)
     outputs = []
@@ -118,7 +117,7 @@ def test_every_command_has_the_same_help(oracle: Oracle) -> None:
     assert ours.replace(extra, "") == theirs
 
 
-def test_maintail_reads_the_main_log(oracle: Oracle) -> None:
+def test_maintail_reads_the_main_log(oracle: Daemon) -> None:
     """``maintail -N`` prints the end of supervisord's own log."""
     output, code = oracle.capatazctl("maintail", "-200")
     assert code == 0
@@ -139,7 +138,7 @@ def test_maintail_reads_the_main_log(oracle: Oracle) -> None:
     ids=" ".join,
 )
 def test_state_changes_report_the_same(
-    oracle: Oracle, command: tuple[str, ...], restore: tuple[str, ...]
+    oracle: Daemon, command: tuple[str, ...], restore: tuple[str, ...]
 ) -> None:
     """A command that changes state prints the same lines from the same starting state.
 
@@ -156,7 +155,7 @@ def test_state_changes_report_the_same(
 
 
 @pytest.mark.parametrize("names", [("sleeper",), ("grp:*",), ("all",), ("bad", "zz:*")])
-def test_restart_prints_the_same_lines(oracle: Oracle, names: tuple[str, ...]) -> None:
+def test_restart_prints_the_same_lines(oracle: Daemon, names: tuple[str, ...]) -> None:
     """restart reports the same lines (ours in the order they happen) and exit code."""
     ours_text, ours_code = oracle.capatazctl("restart", *names)
     theirs_text, theirs_code = oracle.supervisorctl("restart", *names)
@@ -173,13 +172,17 @@ def test_restart_prints_the_same_lines(oracle: Oracle, names: tuple[str, ...]) -
     assert ours_code == theirs_code
 
 
-def test_interactive_shell_runs_status_first_then_reads_commands(oracle: Oracle) -> None:
+def test_interactive_shell_runs_status_first_then_reads_commands(oracle: Daemon) -> None:
     """Without a command the shell starts, shows status, and reads commands from stdin."""
     import subprocess
 
-    from .conftest import BIN, normalize
-
     script = "help\nstatus sleeper\nfoo\nstop nosuch\n\nexit\n"
+    # Both shells print the status of every process: `once`, started by an earlier test,
+    # must not end its half second of life between the two.
+    deadline = time.monotonic() + 10
+    while "RUNNING" in oracle.supervisorctl("status", "once")[0]:
+        assert time.monotonic() < deadline, "`once` is still running after 10 s"
+        time.sleep(0.1)
     outputs = []
     for tool in ("capatazctl", "supervisorctl"):
         done = subprocess.run(
@@ -200,13 +203,13 @@ def test_interactive_shell_runs_status_first_then_reads_commands(oracle: Oracle)
 )
 @pytest.mark.parametrize("command", [("status",), ("stop", "all"), ("version",), ("pid",)])
 def test_no_server_gives_the_same_message_and_code(
-    oracle: Oracle, url_args: tuple[str, ...], command: tuple[str, ...]
+    oracle: Daemon, url_args: tuple[str, ...], command: tuple[str, ...]
 ) -> None:
     """An absent server: "no such file" or "refused connection", and supervisorctl's codes."""
     assert oracle.capatazctl(*url_args, *command) == oracle.supervisorctl(*url_args, *command)
 
 
-def test_tcp_with_the_password_works(oracle: Oracle) -> None:
+def test_tcp_with_the_password_works(oracle: Daemon) -> None:
     """Over TCP with the right user and password, status is the same as over the socket."""
     creds = ("-s", oracle.http_url, "-u", "admin", "-p", "s3cret")
     assert oracle.capatazctl(*creds, "status") == oracle.supervisorctl(*creds, "status")
@@ -215,7 +218,7 @@ def test_tcp_with_the_password_works(oracle: Oracle) -> None:
 
 @pytest.mark.parametrize("creds", [(), ("-u", "admin", "-p", "wrong")], ids=["none", "wrong"])
 def test_tcp_without_the_right_password_is_refused(
-    oracle: Oracle, creds: tuple[str, ...]
+    oracle: Daemon, creds: tuple[str, ...]
 ) -> None:
     """No or a wrong password: "Server requires authentication", exit 1 (no traceback line)."""
     ours, code = oracle.capatazctl("-s", oracle.http_url, *creds, "status")
@@ -230,11 +233,9 @@ def test_tcp_without_the_right_password_is_refused(
     [("-x",), ("-s", "foo", "status"), ("-c", "/nonexistent.conf", "status"),
      ("-s", "http://a", "-s", "http://b", "status")],
 )
-def test_bad_command_lines_exit_2(oracle: Oracle, args: tuple[str, ...]) -> None:
+def test_bad_command_lines_exit_2(oracle: Daemon, args: tuple[str, ...]) -> None:
     """Bad flags and missing config files: supervisorctl's message and exit code 2."""
     import subprocess
-
-    from .conftest import BIN, normalize
 
     results = []
     for tool in ("capatazctl", "supervisorctl"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .conftest import running_oracle
+from tests.daemon_harness import running
 
 PROGRAMS = """
 [program:quick]
@@ -25,7 +25,7 @@ stopwaitsecs=20
 
 def test_quick_is_back_before_slowstop_has_stopped(tmp_path: Path) -> None:
     """"quick: started" comes before "slowstop: stopped"; supervisorctl's comes after."""
-    with running_oracle(tmp_path, PROGRAMS, ready=("status", "quick")) as oracle:
+    with running("supervisord", tmp_path, PROGRAMS, ready=("status", "quick")) as oracle:
         ours, code = oracle.capatazctl("restart", "all")
         lines = ours.splitlines()
         assert code == 0

@@ -5,10 +5,10 @@ from __future__ import annotations
 import signal
 import subprocess
 
-from .conftest import BIN, Oracle
+from tests.daemon_harness import BIN, Daemon
 
 
-def test_tail_f_follows_supervisord_and_stops_on_ctrl_c(oracle: Oracle) -> None:
+def test_tail_f_follows_supervisord_and_stops_on_ctrl_c(oracle: Daemon) -> None:
     """tail -f prints supervisord's stream of grp:b's stdout; Ctrl-C ends it with exit 0."""
     child = subprocess.Popen([str(BIN / "capatazctl"), "-c", str(oracle.config), "tail", "-f",
                               "grp:b"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -24,7 +24,7 @@ def test_tail_f_follows_supervisord_and_stops_on_ctrl_c(oracle: Oracle) -> None:
         child.stdout.close()
 
 
-def test_fg_talks_to_a_supervisord_process(oracle: Oracle) -> None:
+def test_fg_talks_to_a_supervisord_process(oracle: Daemon) -> None:
     """fg on a running process: input goes to its stdin; end of input leaves cleanly."""
     done = subprocess.run([str(BIN / "capatazctl"), "-c", str(oracle.config), "fg", "sleeper"],
                           input=b"ignored by sleep\n", capture_output=True, timeout=60,
