@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import IO, Any
 
 from capataz.control.protocol import API_VERSION, Fault
+from capataz.ctl.errors import CtlError
 from capataz.ctl.options import CtlOptions
 from capataz.ctl.transport import server_proxy
 
@@ -191,6 +192,10 @@ class ControllerBase(cmd.Cmd):
                 self.output("")
                 self.forget_connection()
                 return self.onecmd(line)
+            return False
+        except CtlError as exc:  # ours, and its message already says what to do
+            self.output(f"error: {exc}")
+            self.exitstatus = Exit.GENERIC
             return False
         except Exception as exc:  # one line per failure, never a traceback
             self.output(f"error: {type(exc)}, {exc}")

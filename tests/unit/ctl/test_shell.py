@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from capataz.ctl.cli import Controller
+from capataz.ctl.errors import CtlError
 from capataz.ctl.options import CtlOptions
 
 from .conftest import Ctl
@@ -48,7 +49,10 @@ def run_with(proxy: Any, line: str, interactive: bool = False) -> tuple[str, int
       ("error: <class 'PermissionError'>, [Errno 13] Permission denied\n", 1)),
      (xmlrpc.client.Fault(1, "UNKNOWN_METHOD"), None),
      (xmlrpc.client.Fault(6, "SHUTDOWN_STATE"),
-      ("error: <class 'xmlrpc.client.Fault'>, <Fault 6: 'SHUTDOWN_STATE'>\n", 1))],
+      ("error: <class 'xmlrpc.client.Fault'>, <Fault 6: 'SHUTDOWN_STATE'>\n", 1)),
+     # capatazctl's own errors say what to do; the class name would only be noise
+     (CtlError("unknown protocol for serverurl foo://x: use http:// or unix://"),
+      ("error: unknown protocol for serverurl foo://x: use http:// or unix://\n", 1))],
 )
 def test_upcheck_reports_why_the_server_cannot_be_used(
     error: BaseException, expected: tuple[str, int] | None
