@@ -12,7 +12,8 @@ written so that errors can point at the line:
   ``=`` or ``:`` and is lower-cased;
 * a line indented deeper than its option continues the value (joined with
   newlines; blank lines inside are kept, trailing ones dropped);
-* a section or option seen twice merges, the last value winning;
+* a section or option seen twice merges, the last value winning (where that
+  happens inside one file, which is rarely meant, it is remembered for a warning);
 * ``[DEFAULT]`` options are inherited by every section.
 """
 
@@ -49,6 +50,8 @@ class IniSection:
     file: str
     line: int
     options: dict[str, IniValue] = field(default_factory=dict)
+    #: Where the same header appears again in the file that opened the section.
+    reopened: list[IniValue] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -94,6 +97,8 @@ class IniDocument:
     def __init__(self) -> None:
         self.defaults: dict[str, IniValue] = {}
         self.sections: dict[str, IniSection] = {}
+        #: (section, option, the earlier line): an option set again in the same file.
+        self.repeated: list[tuple[str, str, IniValue]] = []
 
     def read(self, text: str, filename: str) -> None:
         """Add the sections of ``text`` (read from ``filename``) to the document."""
@@ -141,6 +146,9 @@ class IniDocument:
             pending[(section_name, option)] = _Pending(
                 [match.group("value").strip()], filename, number, cut
             )
+            earlier = current.get(option)
+            if earlier is not None and earlier.file == filename:
+                self.repeated.append((section_name, option, earlier))
             current[option] = IniValue("", filename, number)
         if bad_line is not None:
             number, line = bad_line
@@ -165,9 +173,12 @@ class IniDocument:
     def _open_section(self, name: str, filename: str, line: int) -> dict[str, IniValue]:
         if name == DEFAULT_SECTION:
             return self.defaults
-        if name not in self.sections:
-            self.sections[name] = IniSection(name, filename, line)
-        return self.sections[name].options
+        section = self.sections.get(name)
+        if section is None:
+            section = self.sections[name] = IniSection(name, filename, line)
+        elif section.file == filename:
+            section.reopened.append(IniValue("", filename, line))
+        return section.options
 
     def get(self, section: str, option: str) -> IniValue | None:
         """The value of ``option`` in ``section``, falling back on ``[DEFAULT]``."""

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from capataz.config.context import ReadContext
 from capataz.config.groups import PREFIXES
+from capataz.config.ini import DEFAULT_SECTION
 from capataz.config.model import GroupConfig, ProcessConfig
 from capataz.config.options import SECTION_OPTIONS, known_options
 
@@ -62,7 +63,9 @@ def _section_known(section: str) -> bool:
 
 
 def lint(ctx: ReadContext) -> None:
-    """Add a warning for every unknown section and every unknown option."""
+    """Add a warning for every unknown section and every unknown option, and for a section
+    or an option written twice in one file."""
+    _lint_repeats(ctx)
     for section, body in ctx.doc.sections.items():
         if not _section_known(section):
             head = section.split(":", 1)[0]
@@ -84,6 +87,29 @@ def lint(ctx: ReadContext) -> None:
                     section,
                     value,
                 )
+
+
+def _lint_repeats(ctx: ReadContext) -> None:
+    """Supervisor merges a repeated header or option without a word: a copied [program:x]
+    block left unrenamed silently turns two programs into one."""
+    for section, body in ctx.doc.sections.items():
+        for again in body.reopened:
+            ctx.warn(
+                f"[{section}] appears again in this file (first at line {body.line}); the two "
+                "merge into one section, a repeated option's later value winning: rename one "
+                "if two were meant",
+                section,
+                again,
+            )
+    for section, option, earlier in ctx.doc.repeated:
+        later = ctx.doc.defaults.get(option) if section == DEFAULT_SECTION else ctx.raw(
+            section, option)
+        ctx.warn(
+            f"option {option!r} is set again in [{section}] (first at line {earlier.line}); "
+            "only the later value counts",
+            section,
+            later,
+        )
 
 
 def lint_processes(ctx: ReadContext, groups: Sequence[GroupConfig]) -> None:

@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from capataz.config import Config, ConfigError, default_control_socket
+from capataz.config import Config, ConfigError, default_control_socket, load
+from capataz.config.host import Host
 
 Reader = Callable[..., Config]
 
@@ -217,6 +218,36 @@ def test_unknown_sections_warn(read: Reader) -> None:
     assert any("[programs:w] is ignored; did you mean [program:w]?" in w for w in text)
     assert any("[zzz] is ignored" in w for w in text)
     assert config.groups == ()
+
+
+def test_a_section_or_option_written_twice_in_one_file_warns(read: Reader) -> None:
+    """A copied [program:x] block left unrenamed merges into the first, as in Supervisor
+    (the later command wins); we say where, and that only the later value counts."""
+    config = read("[program:a]\ncommand=one\n[program:a]\ncommand=two\n"
+                  "[supervisord]\nlogfile=/x\nlogfile=/y\n[DEFAULT]\nhome=/a\nhome=/b\n")
+    assert [p.command for g in config.groups for p in g.processes] == ["two"]
+    assert config.supervisord.logfile == "/y"
+    text = [str(w) for w in config.warnings]
+    assert any(":3 [program:a]" in w and "[program:a] appears again in this file (first at "
+               "line 1)" in w for w in text)
+    assert any(":4 [program:a]" in w and "option 'command' is set again in [program:a] "
+               "(first at line 2); only the later value counts" in w for w in text)
+    assert any(":7 [supervisord]" in w and "'logfile' is set again" in w for w in text)
+    assert any(":10 [DEFAULT]" in w and "'home' is set again" in w for w in text)
+    assert len(text) == 4
+
+
+def test_a_section_continued_in_an_included_file_does_not_warn(
+    make_host: Callable[..., Host],
+) -> None:
+    """Overriding a section from conf.d is how includes are meant to be used."""
+    host = make_host({
+        "/etc/app/supervisord.conf": "[include]\nfiles=conf.d/*.conf\n[program:a]\ncommand=one\n",
+        "/etc/app/conf.d/a.conf": "[program:a]\ncommand=two\n",
+    })
+    config = load("/etc/app/supervisord.conf", host=host)
+    assert [p.command for g in config.groups for p in g.processes] == ["two"]
+    assert config.warnings == ()
 
 
 def test_options_of_every_section_are_checked(read: Reader) -> None:
