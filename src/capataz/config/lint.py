@@ -8,6 +8,7 @@ and suggest the closest known name.
 from __future__ import annotations
 
 import difflib
+import os
 import shlex
 from collections.abc import Sequence
 
@@ -112,9 +113,12 @@ def _lint_repeats(ctx: ReadContext) -> None:
         )
 
 
-def lint_processes(ctx: ReadContext, groups: Sequence[GroupConfig]) -> None:
-    """Warn about what makes a valid file fail at run time."""
+def lint_processes(ctx: ReadContext, groups: Sequence[GroupConfig],
+                   daemon_path: str | None = None) -> None:
+    """Warn about what makes a valid file fail at run time. ``daemon_path`` is the PATH of
+    ``[supervisord] environment=``, if it sets one."""
     group_names: set[str] = set()
+    finder = _ProgramFinder(ctx, daemon_path)
     for group in groups:
         if group.name in group_names:
             ctx.warn(
@@ -139,11 +143,12 @@ def lint_processes(ctx: ReadContext, groups: Sequence[GroupConfig]) -> None:
                     section,
                     ctx.raw(section, "process_name"),
                 )
-            _lint_command(ctx, section, process)
+            _lint_command(ctx, section, process, finder)
             _lint_device_logs(ctx, section, process)
 
 
-def _lint_command(ctx: ReadContext, section: str, process: ProcessConfig) -> None:
+def _lint_command(ctx: ReadContext, section: str, process: ProcessConfig,
+                  finder: _ProgramFinder) -> None:
     value = ctx.raw(section, "command")
     try:
         words = shlex.split(process.command)
@@ -162,6 +167,42 @@ def _lint_command(ctx: ReadContext, section: str, process: ProcessConfig) -> Non
         return
     if not words:
         ctx.warn("the command is empty, so the process cannot start", section, value)
+        return
+    missing = finder.missing(process, words[0])
+    if missing:
+        ctx.warn(f"{missing}; the process will go FATAL (\"can't find command\") until it is "
+                 "installed there", section, value)
+
+
+class _ProgramFinder:
+    """Looks for programs as the daemon will when it spawns them, once per program and PATH
+    (the processes of a numprocs=N program share both)."""
+
+    def __init__(self, ctx: ReadContext, daemon_path: str | None) -> None:
+        self._exists = ctx.host.exists
+        self._default_path = daemon_path or ctx.host.environ.get("PATH") or os.defpath
+        self._seen: dict[tuple[str, str], str | None] = {}
+
+    def missing(self, process: ProcessConfig, program: str) -> str | None:
+        """Why ``program`` cannot be found, or None when it can (or when that depends on what
+        only spawning knows: a relative path, a relative PATH entry)."""
+        path = dict(process.environment).get("PATH") or self._default_path
+        key = (program, path)
+        if key not in self._seen:
+            self._seen[key] = self._look(program, path)
+        return self._seen[key]
+
+    def _look(self, program: str, path: str) -> str | None:
+        if program.startswith("/"):
+            return None if self._exists(program) else f"the program {program} does not exist"
+        if "/" in program:  # relative to the daemon's directory at spawn time
+            return None
+        places = path.split(os.pathsep)
+        if not all(os.path.isabs(place) for place in places):
+            return None
+        if any(self._exists(os.path.join(place, program)) for place in places):
+            return None
+        return f"no program {program!r} in any directory of the command's PATH"
 
 
 def _lint_device_logs(ctx: ReadContext, section: str, process: ProcessConfig) -> None:

@@ -23,9 +23,10 @@ def test_valid_file_lists_processes(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "stdout:  none (output discarded) + syslog" in out
     assert "b\n    command: /bin/b\n    user:    (the user capatazd runs as)" in out
     assert "stderr:  AUTO (a file in /tmp)" in out
-    assert "configuration OK (1 warning(s))" in out
+    assert "configuration OK (3 warning(s))" in out
     assert "warning:" in err
     assert "did you mean autorestart?" in err
+    assert "the program /bin/a does not exist" in err
 
 
 def test_invalid_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -224,7 +224,8 @@ def test_a_section_or_option_written_twice_in_one_file_warns(read: Reader) -> No
     """A copied [program:x] block left unrenamed merges into the first, as in Supervisor
     (the later command wins); we say where, and that only the later value counts."""
     config = read("[program:a]\ncommand=one\n[program:a]\ncommand=two\n"
-                  "[supervisord]\nlogfile=/x\nlogfile=/y\n[DEFAULT]\nhome=/a\nhome=/b\n")
+                  "[supervisord]\nlogfile=/x\nlogfile=/y\n[DEFAULT]\nhome=/a\nhome=/b\n",
+                  files={"/bin/two": ""})
     assert [p.command for g in config.groups for p in g.processes] == ["two"]
     assert config.supervisord.logfile == "/y"
     text = [str(w) for w in config.warnings]
@@ -244,10 +245,43 @@ def test_a_section_continued_in_an_included_file_does_not_warn(
     host = make_host({
         "/etc/app/supervisord.conf": "[include]\nfiles=conf.d/*.conf\n[program:a]\ncommand=one\n",
         "/etc/app/conf.d/a.conf": "[program:a]\ncommand=two\n",
+        "/bin/two": "",
     })
     config = load("/etc/app/supervisord.conf", host=host)
     assert [p.command for g in config.groups for p in g.processes] == ["two"]
     assert config.warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("config", "files", "missing"),
+    [
+        ("[program:a]\ncommand=/opt/app/run --fast\n", {},
+         "the program /opt/app/run does not exist"),
+        ("[program:a]\ncommand=/opt/app/run\n", {"/opt/app/run": ""}, None),
+        ("[program:a]\ncommand=php artisan\n", {}, "no program 'php' in any directory"),
+        ("[program:a]\ncommand=php artisan\n", {"/bin/php": ""}, None),
+        # the program's own PATH, then [supervisord]'s, then the daemon's (here PATH=/bin)
+        ("[program:a]\ncommand=php\nenvironment=PATH=/opt/php\n", {"/bin/php": ""},
+         "no program 'php'"),
+        ("[program:a]\ncommand=php\nenvironment=PATH=/opt/php\n", {"/opt/php/php": ""}, None),
+        ("[supervisord]\nenvironment=PATH=/opt/php\n[program:a]\ncommand=php\n",
+         {"/opt/php/php": ""}, None),
+        # where only spawning can tell: a relative path, a relative PATH entry
+        ("[program:a]\ncommand=bin/run\n", {}, None),
+        ("[program:a]\ncommand=php\nenvironment=PATH=vendor/bin:/usr/bin\n", {}, None),
+    ],
+)
+def test_a_command_that_cannot_be_found_warns(
+    read: Reader, config: str, files: dict[str, str], missing: str | None
+) -> None:
+    """Supervisor says "can't find command" only when it spawns; --check says it first."""
+    text = [str(w) for w in read(config, files=files).warnings if "FATAL" in str(w)]
+    if missing is None:
+        assert text == []
+    else:
+        assert len(text) == 1
+        assert missing in text[0]
+        assert text[0].startswith("/etc/app/supervisord.conf:")
 
 
 def test_options_of_every_section_are_checked(read: Reader) -> None:
