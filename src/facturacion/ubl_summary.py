@@ -31,16 +31,24 @@ _PAYMENT_INSTRUCTIONS: Final = (
 )
 
 
-def build_daily_summary(summary: DailySummary) -> bytes:
-    xml = root(_SUMMARY, "SummaryDocuments")
+def _heading(namespace: str, tag: str, customization: str,
+             document: DailySummary | VoidCommunication) -> etree._Element:
+    """The root and what both kinds of summary document start with: versions, their own id,
+    the date of the receipts they cover, the date they are sent, signature and issuer."""
+    xml = root(namespace, tag)
     extension_slot(xml)
     sub(xml, "cbc:UBLVersionID", "2.0")
-    sub(xml, "cbc:CustomizationID", "1.1")
-    sub(xml, "cbc:ID", summary.document_id)
-    sub(xml, "cbc:ReferenceDate", summary.reference_date.isoformat())
-    sub(xml, "cbc:IssueDate", summary.issue_date.isoformat())
-    signature_reference(xml, summary.issuer)
-    summary_supplier(xml, summary.issuer)
+    sub(xml, "cbc:CustomizationID", customization)
+    sub(xml, "cbc:ID", document.document_id)
+    sub(xml, "cbc:ReferenceDate", document.reference_date.isoformat())
+    sub(xml, "cbc:IssueDate", document.issue_date.isoformat())
+    signature_reference(xml, document.issuer)
+    summary_supplier(xml, document.issuer)
+    return xml
+
+
+def build_daily_summary(summary: DailySummary) -> bytes:
+    xml = _heading(_SUMMARY, "SummaryDocuments", "1.1", summary)
     for number, line in enumerate(summary.lines, start=1):
         _summary_line(sub(xml, "sac:SummaryDocumentsLine"), number, line)
     return serialize(xml)
@@ -74,15 +82,7 @@ def _summary_line(node: etree._Element, number: int, line: SummaryLine) -> None:
 
 
 def build_void_communication(communication: VoidCommunication) -> bytes:
-    xml = root(_VOIDED, "VoidedDocuments")
-    extension_slot(xml)
-    sub(xml, "cbc:UBLVersionID", "2.0")
-    sub(xml, "cbc:CustomizationID", "1.0")
-    sub(xml, "cbc:ID", communication.document_id)
-    sub(xml, "cbc:ReferenceDate", communication.reference_date.isoformat())
-    sub(xml, "cbc:IssueDate", communication.issue_date.isoformat())
-    signature_reference(xml, communication.issuer)
-    summary_supplier(xml, communication.issuer)
+    xml = _heading(_VOIDED, "VoidedDocuments", "1.0", communication)
     for number, line in enumerate(communication.lines, start=1):
         node = sub(xml, "sac:VoidedDocumentsLine")
         sub(node, "cbc:LineID", str(number))
