@@ -1,8 +1,11 @@
-"""Warnings for what Supervisor silently ignores: unknown sections and misspelt options.
+"""Warnings for what Supervisor accepts without a word.
 
 Supervisor reads the options it knows and never looks at the rest, so
 ``autorestar=true`` quietly leaves ``autorestart`` at its default. We say so,
-and suggest the closest known name.
+and suggest the closest known name. The same goes for a section or option
+written twice in one file (merged silently), and for what only fails once the
+daemon runs: a command it cannot find, an unclosed quote, a device log file
+it would try to rotate.
 """
 
 from __future__ import annotations
