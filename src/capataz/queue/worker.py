@@ -327,7 +327,14 @@ class Worker:
             remaining = deadline - self.clock.monotonic()
             if remaining <= 0:
                 return
-            changed = self.backend.wait(min(remaining, FLAG_CHECK))
+            slice_ = min(remaining, FLAG_CHECK)
+            try:
+                changed = self.backend.wait(slice_)
+            except StoreError:
+                # The store is away (a server restarting): the next claim reports it, if it
+                # lasts; waiting only needs the time to pass.
+                self.clock.sleep(slice_)
+                continue
             if changed and not paused:
                 return
 

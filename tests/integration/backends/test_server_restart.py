@@ -25,7 +25,9 @@ def test_a_server_restart_mid_run_loses_no_job(restartable, tmp_path):
         wait_for(lambda: len(site.counts("end")) > 200, what="the first jobs")
         restartable.stop()
         time.sleep(1.5)
-        assert all(w.poll() is None for w in workers), "a worker died with the server"
+        dead = [w for w in workers if w.poll() is not None]
+        assert not dead, "a worker died with the server:\n" + "\n".join(
+            f"exit {w.returncode}: {site.log(w)[-1500:]}" for w in dead)
         restartable.start()
         store = site.backend()
         wait_for(lambda: store.stats() == [], timeout=90, what="the queue to drain")

@@ -315,6 +315,37 @@ def test_a_store_failure_is_reported_and_the_worker_goes_on(rig):
     assert "the queue store failed: database is locked; trying again in 1s" in rig.log
 
 
+def test_a_store_that_also_fails_while_the_worker_waits_does_not_stop_it(rig):
+    """The store fails a claim, and is still failing while the worker waits its second
+    before the next try (a server restarting): the worker waits on and then works."""
+    from capataz.queue import StoreError
+
+    ran: list[int] = []
+
+    @job(registry=rig.registry)
+    def work() -> None:
+        ran.append(1)
+
+    rig.dispatch(work)
+    real_claim, real_wait = rig.backend.claim, rig.backend.wait
+    claims, waits = iter([True]), iter([True, True])
+
+    def flaky_claim(*args, **kwargs):
+        if next(claims, False):
+            raise StoreError("the server is restarting")
+        return real_claim(*args, **kwargs)
+
+    def flaky_wait(timeout: float) -> bool:
+        if next(waits, False):
+            raise StoreError("the server is restarting")
+        return real_wait(timeout)
+
+    rig.backend.claim, rig.backend.wait = flaky_claim, flaky_wait
+    assert rig.worker().run() == exitcodes.OK
+    assert ran == [1]
+    assert rig.log.count("the queue store failed") == 1
+
+
 def test_rest_after_each_job_saves_the_completion_first(rig):
     """--rest pauses after each job; the finished job is removed before the pause."""
     seen: list[int] = []
