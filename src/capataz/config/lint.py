@@ -15,6 +15,7 @@ import os
 import shlex
 from collections.abc import Sequence
 
+from capataz.config.commands import candidates, lookup_path
 from capataz.config.context import ReadContext
 from capataz.config.groups import PREFIXES
 from capataz.config.ini import DEFAULT_SECTION
@@ -117,11 +118,11 @@ def _lint_repeats(ctx: ReadContext) -> None:
 
 
 def lint_processes(ctx: ReadContext, groups: Sequence[GroupConfig],
-                   daemon_path: str | None = None) -> None:
-    """Warn about what makes a valid file fail at run time. ``daemon_path`` is the PATH of
-    ``[supervisord] environment=``, if it sets one."""
+                   daemon_env: Sequence[tuple[str, str]] = ()) -> None:
+    """Warn about what makes a valid file fail at run time. ``daemon_env`` is
+    ``[supervisord] environment=``."""
     group_names: set[str] = set()
-    finder = _ProgramFinder(ctx, daemon_path)
+    finder = _ProgramFinder(ctx, daemon_env)
     for group in groups:
         if group.name in group_names:
             ctx.warn(
@@ -178,33 +179,32 @@ def _lint_command(ctx: ReadContext, section: str, process: ProcessConfig,
 
 
 class _ProgramFinder:
-    """Looks for programs as the daemon will when it spawns them, once per program and PATH
-    (the processes of a numprocs=N program share both)."""
+    """Looks for programs as the daemon will when it spawns them (config.commands), once
+    per program and PATH (the processes of a numprocs=N program share both)."""
 
-    def __init__(self, ctx: ReadContext, daemon_path: str | None) -> None:
+    def __init__(self, ctx: ReadContext, daemon_env: Sequence[tuple[str, str]]) -> None:
         self._exists = ctx.host.exists
-        self._default_path = daemon_path or ctx.host.environ.get("PATH") or os.defpath
+        self._environ = ctx.host.environ
+        self._daemon_env = daemon_env
         self._seen: dict[tuple[str, str], str | None] = {}
 
     def missing(self, process: ProcessConfig, program: str) -> str | None:
         """Why ``program`` cannot be found, or None when it can (or when that depends on what
         only spawning knows: a relative path, a relative PATH entry)."""
-        path = dict(process.environment).get("PATH") or self._default_path
+        path = lookup_path(process.environment, self._daemon_env, self._environ)
         key = (program, path)
         if key not in self._seen:
             self._seen[key] = self._look(program, path)
         return self._seen[key]
 
     def _look(self, program: str, path: str) -> str | None:
-        if program.startswith("/"):
-            return None if self._exists(program) else f"the program {program} does not exist"
-        if "/" in program:  # relative to the daemon's directory at spawn time
-            return None
-        places = path.split(os.pathsep)
+        places = candidates(program, path)
         if not all(os.path.isabs(place) for place in places):
+            return None  # relative to the daemon's directory at spawn time
+        if any(self._exists(place) for place in places):
             return None
-        if any(self._exists(os.path.join(place, program)) for place in places):
-            return None
+        if "/" in program:
+            return f"the program {program} does not exist"
         return f"no program {program!r} in any directory of the command's PATH"
 
 

@@ -195,7 +195,7 @@ def parse_text(
     inet_http_servers = read_inet_http_servers(ctx)
     ctlplugins = read_plugins(ctx, "ctlplugin:", CTL_FACTORY_KEY)
     lint(ctx)
-    lint_processes(ctx, groups, dict(supervisord.environment).get("PATH"))
+    lint_processes(ctx, groups, supervisord.environment)
     runtime = defaults.runtime_dir(host.environ, host.uid, host.tempdir)
     runtime_dirs: list[str] = [] if unix_http_server else [runtime]
     if not has_supervisord:

@@ -14,6 +14,7 @@ import os
 import tempfile
 from collections.abc import Callable, Mapping
 
+from capataz.config.commands import lookup_path
 from capataz.config.model import AUTO, ChannelLog, Config, ProcessConfig
 from capataz.supervisor.logfiles import LogFile, LogFiles
 from capataz.supervisor.output import OutputChannel, OutputSink, PipeReader
@@ -71,11 +72,10 @@ class Launcher:
         # spawn was a good part of what starting a process cost).
         self._environ: Mapping[str, str] = dict(os.environ) if environ is None else environ
 
-    def command_path(self, config: ProcessConfig) -> str | None:
-        """The PATH a bare command name is looked up in: the program's, else the daemon's."""
-        daemon_env = dict(self._current().supervisord.environment)
-        return (dict(config.environment).get("PATH") or daemon_env.get("PATH")
-                or self._environ.get("PATH"))
+    def command_path(self, config: ProcessConfig) -> str:
+        """The PATH a bare command name is looked up in (see config.commands)."""
+        return lookup_path(config.environment, self._current().supervisord.environment,
+                           self._environ)
 
     def server_url(self, config: ProcessConfig) -> str | None:
         if config.serverurl is not AUTO:

@@ -39,6 +39,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from capataz.config.commands import candidates
 from capataz.supervisor import forkserver
 from capataz.supervisor.errors import NoFileError, NotExecutableError, SpawnError
 
@@ -102,11 +103,7 @@ def resolve_command(command: str, path: str | None) -> tuple[str, tuple[str, ...
     if not argv:
         raise NotExecutableError("command is empty; give the program to run in command=")
     program = argv[0]
-    if "/" in program:
-        candidates = [program]
-    else:
-        candidates = [os.path.join(d, program) for d in (path or os.defpath).split(os.pathsep)]
-    for candidate in candidates:
+    for candidate in candidates(program, path or os.defpath):
         try:
             st = os.stat(candidate)
         except OSError:
