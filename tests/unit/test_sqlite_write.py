@@ -83,3 +83,32 @@ def test_begin_immediate_takes_the_write_lock_at_once(db: sqlite3.Connection, tm
     finally:
         other.close()
     assert ran == []
+
+
+class StoreFailedError(Exception):
+    pass
+
+
+def _as_store_failure(exc: sqlite3.Error, begun: bool) -> Exception:
+    return StoreFailedError(f"{'after' if begun else 'at'} BEGIN: {exc}")
+
+
+def test_failure_turns_database_errors_into_the_store_s_own(db: sqlite3.Connection,
+                                                             tmp_path: Path) -> None:
+    """A refused BEGIN and a failed COMMIT come out as what ``failure`` makes of them, told
+    apart; the caller's own errors pass through as they are."""
+    lock = threading.Lock()
+    with pytest.raises(StoreFailedError, match=r"^after BEGIN: FOREIGN KEY"), \
+            write_transaction(db, lock, _as_store_failure) as tx:
+        tx.execute("INSERT INTO child VALUES (7)")
+    assert not db.in_transaction
+    with pytest.raises(KeyError):
+        _insert_then_fail(db)
+    other = sqlite3.connect(tmp_path / "t.db", isolation_level=None, timeout=0)
+    try:
+        with write_transaction(db, lock), \
+                pytest.raises(StoreFailedError, match=r"^at BEGIN: database is locked"), \
+                write_transaction(other, threading.Lock(), _as_store_failure):
+            pass
+    finally:
+        other.close()

@@ -19,8 +19,8 @@ from __future__ import annotations
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -89,16 +89,12 @@ class SqliteBackend:
     def __repr__(self) -> str:
         return f"<SqliteBackend {self.path}>"
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        begun = False
-        try:
-            with write_transaction(self._db, self._lock) as db:
-                begun = True
-                yield db
-        except sqlite3.Error as exc:
-            what = "failed" if begun else "is not writable"
-            raise StoreError(f"the queue store {self.path} {what}: {exc}") from exc
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return write_transaction(self._db, self._lock, self._failure)
+
+    def _failure(self, exc: sqlite3.Error, begun: bool) -> StoreError:
+        what = "failed" if begun else "is not writable"
+        return StoreError(f"the queue store {self.path} {what}: {exc}")
 
     def _run(self, query: str, **params: Any) -> sqlite3.Cursor:
         with self._lock:
